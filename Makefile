@@ -1,0 +1,49 @@
+# clinicpay: `make run` starts the whole suite on the embedded default, `make test` runs
+# every test. Both create the virtualenv and install the locked dependencies first.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# The lock holds hashes for every artifact of every pinned release; pip refuses anything else.
+PIP_INSTALL := PIP_EXTRA_INDEX_URL= PIP_DISABLE_PIP_VERSION_CHECK=1 $(BIN)/pip install -q
+
+.PHONY: install run test unit integration bench lint lock token clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "clinicpay needs Python 3.11"'
+	$(PYTHON) -m venv $(VENV)
+	$(PIP_INSTALL) --require-hashes -r requirements.lock
+	$(PIP_INSTALL) --no-deps -e .
+	@touch $(STAMP)
+
+run: install
+	$(BIN)/clinicpay run
+
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+unit: install
+	$(BIN)/pytest schemas lib services
+
+integration: install
+	$(BIN)/pytest tests/integration
+
+lint: install
+	$(BIN)/ruff check .
+
+# Regenerate the lock after changing dependencies in pyproject.toml.
+lock: install
+	$(PIP_INSTALL) uv
+	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 \
+		--python-platform x86_64-manylinux_2_28 -o requirements.lock
+
+# make token CLINIC=<uuid> ROLE=billing
+token: install
+	@$(BIN)/clinicpay token --clinic-id $(CLINIC) --role $(or $(ROLE),billing)
+
+clean:
+	rm -rf $(VENV) .run

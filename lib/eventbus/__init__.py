@@ -1,0 +1,1 @@
+"""Getting events onto Kafka and off it again: topics, the outbox relay, the consumer loop."""

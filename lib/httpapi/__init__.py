@@ -1,0 +1,7 @@
+"""What every clinicpay HTTP service shares: problem responses, staff auth, health, tracing."""
+
+from httpapi.app import create_service_app
+from httpapi.problems import Problem, ProblemSpec
+from httpapi.staff import Staff, require_roles
+
+__all__ = ["Problem", "ProblemSpec", "Staff", "create_service_app", "require_roles"]

@@ -1,0 +1,30 @@
+"""The FastAPI application every service starts from."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from fastapi import FastAPI
+
+from auth import TokenCodec
+from httpapi.health import ReadinessCheck, health_router
+from httpapi.limits import BodyLimitMiddleware
+from httpapi.problems import ProblemSpec, install_problem_handlers
+from httpapi.tracing import CorrelationMiddleware
+
+
+def create_service_app(
+    *,
+    title: str,
+    token_codec: TokenCodec,
+    readiness: Mapping[str, ReadinessCheck],
+    domain_errors: Mapping[type[Exception], ProblemSpec],
+    lifespan=None,
+) -> FastAPI:
+    app = FastAPI(title=title, version="1", lifespan=lifespan)
+    app.state.token_codec = token_codec
+    app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(CorrelationMiddleware)
+    install_problem_handlers(app, domain_errors)
+    app.include_router(health_router(readiness))
+    return app

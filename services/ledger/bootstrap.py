@@ -1,0 +1,76 @@
+"""Composition root of the ledger: the projection worker and the read-model API."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import asyncpg
+from fastapi import FastAPI
+
+from eventbus import kafka
+from eventbus.consumer import OFFSETS_DDL, ProjectionConsumer
+from eventbus.topics import EVENT_TOPICS, ensure_topics
+from httpapi import create_service_app
+from ledger import api
+from ledger.projection import project
+from ledger.settings import LedgerSettings
+from storage import migration_session
+
+SCHEMA_SQL = Path(__file__).with_name("schema.sql")
+
+
+async def migrate(settings: LedgerSettings) -> None:
+    async with migration_session(settings.database, "ledger") as connection:
+        await connection.execute(SCHEMA_SQL.read_text())
+        await connection.execute(OFFSETS_DDL.format(schema="ledger"))
+
+
+async def run_worker(settings: LedgerSettings, stop: asyncio.Event) -> None:
+    await ensure_topics(settings.kafka_bootstrap_servers, partitions=settings.topic_partitions)
+    pool = await asyncpg.create_pool(settings.database.asyncpg_dsn(), min_size=1, max_size=4)
+    consumer = kafka.consumer(settings.kafka_bootstrap_servers, settings.ledger_consumer_group)
+    dlq = kafka.producer(settings.kafka_bootstrap_servers)
+    await consumer.start()
+    await dlq.start()
+    worker = ProjectionConsumer(
+        name=settings.ledger_consumer_group,
+        topics=EVENT_TOPICS,
+        consumer=consumer,
+        dlq_producer=dlq,
+        pool=pool,
+        schema="ledger",
+        project=project,
+    )
+    try:
+        await worker.run(stop)
+    finally:
+        await consumer.stop()
+        await dlq.stop()
+        await pool.close()
+
+
+def create_http_app(settings: LedgerSettings) -> FastAPI:
+    dsn = settings.database.asyncpg_dsn()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        app.state.pool = await asyncpg.create_pool(dsn, min_size=1, max_size=8)
+        try:
+            yield
+        finally:
+            await app.state.pool.close()
+
+    async def database_ready() -> None:
+        await app.state.pool.fetchval("SELECT 1")
+
+    app = create_service_app(
+        title="clinicpay ledger",
+        token_codec=settings.token_codec(),
+        readiness={"postgres": database_ready},
+        domain_errors={},
+        lifespan=lifespan,
+    )
+    app.include_router(api.router)
+    return app

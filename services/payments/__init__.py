@@ -1,0 +1,1 @@
+"""Payments: gateways, payment methods, payments, refunds, plans and autopay (to come)."""

@@ -1,0 +1,1 @@
+"""The patient-facing portal and the staff view (to come)."""
