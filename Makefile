@@ -32,6 +32,9 @@ unit: install
 integration: install
 	$(BIN)/pytest tests/integration
 
+bench: install
+	$(BIN)/python -m bench
+
 lint: install
 	$(BIN)/ruff check .
 

@@ -7,10 +7,7 @@ import os
 import sys
 import uuid
 
-from invoicing import cli as invoicing_cli
-from ledger import cli as ledger_cli
-
-SERVICE_COMMANDS = (invoicing_cli, ledger_cli)
+from clinicpay.suite import service_modules
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -36,7 +33,7 @@ def main(argv: list[str] | None = None) -> None:
     token.add_argument("--ttl", type=int, default=12 * 3600, help="lifetime in seconds")
     token.set_defaults(handler=_token)
 
-    for service in SERVICE_COMMANDS:
+    for service in service_modules():
         service.register(commands)
 
     args = parser.parse_args(argv)

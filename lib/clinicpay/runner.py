@@ -17,7 +17,7 @@ from honcho.manager import Manager
 from auth import TokenCodec
 from clinicpay.embedded import free_port, port_is_open, start_broker, start_postgres
 from clinicpay.settings import EMBEDDED_JWT_SECRET
-from clinicpay.suite import DEMO_CLINIC_ID, PROCESSES, http_ports, migrate_all
+from clinicpay.suite import DEMO_CLINIC_ID, migrate_all, processes, with_ports
 
 RUN_DIR = Path(os.environ.get("CLINICPAY_RUN_DIR", ".run"))
 
@@ -33,10 +33,11 @@ def run_suite() -> int:
         port = 9092 if not port_is_open("127.0.0.1", 9092) else free_port()
         broker = start_broker(port, RUN_DIR / "tansu.log")
         env["KAFKA_BOOTSTRAP_SERVERS"] = f"127.0.0.1:{port}"
+    env = with_ports(env)
     try:
         asyncio.run(migrate_all(env))
         manager = Manager()
-        for process in PROCESSES:
+        for process in processes():
             manager.add_process(process.name, " ".join(process.command()), env=env)
         _print_banner(env)
         manager.loop()
@@ -56,7 +57,9 @@ def _print_banner(env: dict[str, str]) -> None:
         ttl_seconds=12 * 3600,
     )
     lines = ["", "clinicpay is starting on the embedded default:"]
-    lines += [f"  {name:<16} http://127.0.0.1:{port}" for name, port in http_ports(env).items()]
+    lines += [
+        f"  {p.name:<16} http://127.0.0.1:{env[p.port_env]}" for p in processes() if p.port_env
+    ]
     lines += [
         f"  kafka            {env['KAFKA_BOOTSTRAP_SERVERS']}",
         f"  postgres         {env['DATABASE_URL']}",

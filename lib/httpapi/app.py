@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from auth import TokenCodec
 from httpapi.health import ReadinessCheck, health_router
+from httpapi.idempotency import IdempotencyMiddleware
 from httpapi.limits import BodyLimitMiddleware
 from httpapi.problems import ProblemSpec, install_problem_handlers
 from httpapi.tracing import CorrelationMiddleware
@@ -20,9 +21,16 @@ def create_service_app(
     readiness: Mapping[str, ReadinessCheck],
     domain_errors: Mapping[type[Exception], ProblemSpec],
     lifespan=None,
+    idempotency: str = "optional",
 ) -> FastAPI:
+    """`idempotency`: "required", "optional" (POSTs with a key are deduplicated) or "off".
+
+    With idempotency on, `app.state.idempotency_store` must be set before serving.
+    """
     app = FastAPI(title=title, version="1", lifespan=lifespan)
     app.state.token_codec = token_codec
+    if idempotency != "off":
+        app.add_middleware(IdempotencyMiddleware, required=idempotency == "required")
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(CorrelationMiddleware)
     install_problem_handlers(app, domain_errors)

@@ -29,3 +29,6 @@ class PaymentCaptured(BaseModel):
     captured_at: AwareDatetime
     allocations: Annotated[list[Allocation], Field(max_length=500)]
     unallocated_amount: Annotated[int, Field(description='Minor units left as account credit.', ge=0)]
+    plan_id: UUID | None = None
+    installment_number: Annotated[int | None, Field(ge=1, le=24)] = None
+    mandate_id: UUID | None = None

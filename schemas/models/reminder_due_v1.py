@@ -6,6 +6,7 @@ from enum import StrEnum
 from uuid import UUID
 from typing import Annotated
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from datetime import date
 
 
 class Kind(StrEnum):
@@ -43,3 +44,8 @@ class ReminderDue(BaseModel):
     invoice_id: UUID | None = None
     amount_due: Annotated[int | None, Field(description='Minor units, when the kind concerns an amount.', ge=0)] = None
     currency: Annotated[str | None, Field(pattern='^[A-Z]{3}$')] = None
+    plan_id: UUID | None = None
+    installment_number: Annotated[int | None, Field(ge=1, le=24)] = None
+    payment_id: UUID | None = None
+    mandate_id: UUID | None = None
+    period_start: Annotated[date | None, Field(description="First day of the autopay period, in the clinic's timezone.")] = None

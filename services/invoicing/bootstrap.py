@@ -12,6 +12,8 @@ from eventbus import kafka
 from eventbus.relay import POSITION_DDL, Leadership, OutboxRelay, RelayPositions
 from eventbus.topics import INVOICING, ensure_topics
 from httpapi import ProblemSpec, create_service_app
+from httpapi.idempotency import DDL as IDEMPOTENCY_DDL
+from httpapi.idempotency import IdempotencyStore
 from invoicing import api
 from invoicing.application import Invoicing
 from invoicing.domain import InvalidInvoice, InvoiceNotDraft, InvoiceNotFound
@@ -37,6 +39,7 @@ async def migrate(settings: InvoicingSettings) -> None:
         await connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
         await asyncio.to_thread(_create_event_tables, settings)
         await connection.execute(POSITION_DDL.format(schema=schema))
+        await connection.execute(IDEMPOTENCY_DDL.format(schema=schema))
 
 
 def _create_event_tables(settings: InvoicingSettings) -> None:
@@ -49,14 +52,18 @@ def create_http_app(settings: InvoicingSettings) -> FastAPI:
     invoicing = build_application(settings)
     dsn = settings.database.asyncpg_dsn()
 
-    async def database_ready() -> None:
-        connection = await asyncpg.connect(dsn, timeout=2)
-        await connection.close()
-
     @asynccontextmanager
-    async def lifespan(_: FastAPI):
-        yield
-        invoicing.close()
+    async def lifespan(app: FastAPI):
+        app.state.pool = await asyncpg.create_pool(dsn, min_size=1, max_size=8)
+        app.state.idempotency_store = IdempotencyStore(app.state.pool, settings.invoicing_db_schema)
+        try:
+            yield
+        finally:
+            await app.state.pool.close()
+            invoicing.close()
+
+    async def database_ready() -> None:
+        await app.state.pool.fetchval("SELECT 1")
 
     app = create_service_app(
         title="clinicpay invoicing",

@@ -6,13 +6,18 @@ import argparse
 import asyncio
 
 from clinicpay import processes
+from clinicpay.suite import Process
+
+PROCESSES = (
+    Process("invoicing-api", ("invoicing", "api"), "INVOICING_PORT", 8001, "INVOICING_URL"),
+    Process("invoicing-relay", ("invoicing", "relay")),
+)
 
 
 def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("invoicing", help="the invoicing service's processes")
     sub = parser.add_subparsers(dest="process", required=True)
     api = sub.add_parser("api", help="serve the invoicing HTTP API")
-    api.add_argument("--port", type=int)
     api.add_argument("--host", default="127.0.0.1")
     api.set_defaults(handler=_api)
     relay = sub.add_parser("relay", help="publish recorded events to Kafka (outbox relay)")
@@ -32,7 +37,7 @@ def _api(args: argparse.Namespace) -> None:
 
     settings = _settings()
     asyncio.run(migrate(settings))
-    processes.serve_http(create_http_app(settings), args.port or settings.invoicing_port, args.host)
+    processes.serve_http(create_http_app(settings), settings.invoicing_port, args.host)
 
 
 def _relay(args: argparse.Namespace) -> None:
@@ -40,3 +45,10 @@ def _relay(args: argparse.Namespace) -> None:
 
     settings = _settings()
     processes.run_worker(lambda stop: run_relay(settings, stop), before=lambda: migrate(settings))
+
+
+async def migrate() -> None:
+    from invoicing.bootstrap import migrate as migrate_invoicing
+    from invoicing.settings import InvoicingSettings
+
+    await migrate_invoicing(InvoicingSettings())

@@ -71,6 +71,7 @@ def create_http_app(settings: LedgerSettings) -> FastAPI:
         readiness={"postgres": database_ready},
         domain_errors={},
         lifespan=lifespan,
+        idempotency="off",
     )
     app.include_router(api.router)
     return app

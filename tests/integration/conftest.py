@@ -9,6 +9,7 @@ import pytest
 
 from auth import TokenCodec
 from clinicpay.embedded import free_port
+from clinicpay.suite import processes, with_ports
 from tests.integration.harness import (
     TEST_JWT_SECRET,
     Infrastructure,
@@ -39,31 +40,46 @@ def infra(workdir: Path) -> Iterator[Infrastructure]:
 
 
 class Suite:
-    def __init__(self, infra: Infrastructure, workdir: Path) -> None:
-        env = infra.env()
-        self.infra = infra
-        self.invoicing_api = ServiceProcess(
-            "invoicing-api", ["invoicing", "api"], env, workdir, free_port()
-        )
-        self.invoicing_relay = ServiceProcess(
-            "invoicing-relay", ["invoicing", "relay"], env, workdir
-        )
-        self.ledger_worker = ServiceProcess("ledger-worker", ["ledger", "worker"], env, workdir)
-        self.ledger_api = ServiceProcess("ledger-api", ["ledger", "api"], env, workdir, free_port())
+    """Every process `make run` starts, on free ports, against the session's infrastructure."""
 
-    @property
-    def processes(self) -> list[ServiceProcess]:
-        return [self.invoicing_api, self.invoicing_relay, self.ledger_worker, self.ledger_api]
+    def __init__(self, infra: Infrastructure, workdir: Path) -> None:
+        self.infra = infra
+        declared = processes()
+        self.env = with_ports(infra.env(), {p.name: free_port() for p in declared if p.port_env})
+        self.by_name = {
+            p.name: ServiceProcess(
+                p.name,
+                list(p.args),
+                self.env,
+                workdir,
+                int(self.env[p.port_env]) if p.port_env else None,
+            )
+            for p in declared
+        }
+
+    def __getattr__(self, attribute: str) -> ServiceProcess:
+        try:
+            return self.by_name[attribute.replace("_", "-")]
+        except KeyError:
+            raise AttributeError(attribute) from None
+
+    def start(self) -> None:
+        for process in self.by_name.values():
+            process.start(wait=False)
+        for process in self.by_name.values():
+            process.wait_until_healthy()
+
+    def stop(self) -> None:
+        for process in self.by_name.values():
+            process.stop()
 
 
 @pytest.fixture(scope="session")
 def suite(infra: Infrastructure, workdir: Path) -> Iterator[Suite]:
     suite = Suite(infra, workdir)
-    for process in suite.processes:
-        process.start()
+    suite.start()
     yield suite
-    for process in suite.processes:
-        process.stop()
+    suite.stop()
 
 
 @pytest.fixture(scope="session")

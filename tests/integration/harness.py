@@ -144,20 +144,23 @@ class ServiceProcess:
         assert self.port is not None
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> ServiceProcess:
-        args = [CLINICPAY, *self.args] + (["--port", str(self.port)] if self.port else [])
+    def start(self, wait: bool = True) -> ServiceProcess:
         self.process = subprocess.Popen(
-            args,
+            [CLINICPAY, *self.args],
             env=self.env,
             stdout=self.log_path.open("ab"),
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        if self.port:
+        if wait:
             self.wait_until_healthy()
         return self
 
-    def wait_until_healthy(self, timeout: float = 30.0) -> None:
+    def wait_until_healthy(self, timeout: float = 60.0) -> None:
+        """Wait for an API's /healthz; a worker only has to stay up."""
+        if self.port is None:
+            self.check_running()
+            return
         deadline = time.monotonic() + timeout
         wait_for_port("127.0.0.1", self.port, timeout)
         while time.monotonic() < deadline:
