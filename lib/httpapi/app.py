@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from fastapi import FastAPI
 
 from auth import TokenCodec
+from httpapi.access import AccessLogMiddleware
 from httpapi.health import ReadinessCheck, health_router
 from httpapi.idempotency import IdempotencyMiddleware
 from httpapi.limits import BodyLimitMiddleware
@@ -25,10 +26,12 @@ def create_service_app(
 ) -> FastAPI:
     """`idempotency`: "required", "optional" (POSTs with a key are deduplicated) or "off".
 
-    With idempotency on, `app.state.idempotency_store` must be set before serving.
+    With idempotency on, `app.state.idempotency_store` must be set before serving, and
+    `app.state.access_log` always: routes record the patient records they touch.
     """
     app = FastAPI(title=title, version="1", lifespan=lifespan)
     app.state.token_codec = token_codec
+    app.add_middleware(AccessLogMiddleware)
     if idempotency != "off":
         app.add_middleware(IdempotencyMiddleware, required=idempotency == "required")
     app.add_middleware(BodyLimitMiddleware)

@@ -9,7 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from httpapi import Staff, require_roles
+from httpapi import Accesses, Staff, require_roles
 from httpapi.problems import problem_responses
 from invoicing.application import Invoicing
 from invoicing.domain import Invoice, Line
@@ -88,8 +88,9 @@ BILLING = require_roles("billing", "admin")
     responses=problem_responses(401, 403, 413, 422),
 )
 def draft_invoice(
-    body: InvoiceDraftIn, staff: Staff, app: InvoicingApp, response: Response
+    body: InvoiceDraftIn, staff: Staff, app: InvoicingApp, access: Accesses, response: Response
 ) -> InvoiceOut:
+    access.change("billing_account", body.account_id)
     invoice = app.draft_invoice(
         clinic_id=staff.clinic_id,
         account_id=body.account_id,
@@ -108,10 +109,14 @@ def draft_invoice(
     dependencies=[BILLING],
     responses=problem_responses(401, 403, 404, 409, 422),
 )
-def issue_invoice(invoice_id: UUID, staff: Staff, app: InvoicingApp) -> InvoiceOut:
+def issue_invoice(
+    invoice_id: UUID, staff: Staff, app: InvoicingApp, access: Accesses
+) -> InvoiceOut:
+    access.change("invoice", invoice_id)
     return InvoiceOut.of(app.issue_invoice(staff.clinic_id, invoice_id))
 
 
 @router.get("/{invoice_id}", response_model=InvoiceOut, responses=problem_responses(401, 404, 422))
-def get_invoice(invoice_id: UUID, staff: Staff, app: InvoicingApp) -> InvoiceOut:
+def get_invoice(invoice_id: UUID, staff: Staff, app: InvoicingApp, access: Accesses) -> InvoiceOut:
+    access.read("invoice", invoice_id)
     return InvoiceOut.of(app.get_invoice(staff.clinic_id, invoice_id))

@@ -11,7 +11,8 @@ from fastapi import FastAPI
 from eventbus import kafka
 from eventbus.relay import POSITION_DDL, Leadership, OutboxRelay, RelayPositions
 from eventbus.topics import INVOICING, ensure_topics
-from httpapi import ProblemSpec, create_service_app
+from httpapi import AccessLog, ProblemSpec, create_service_app
+from httpapi.access import DDL as ACCESS_LOG_DDL
 from httpapi.idempotency import DDL as IDEMPOTENCY_DDL
 from httpapi.idempotency import IdempotencyStore
 from invoicing import api
@@ -40,6 +41,7 @@ async def migrate(settings: InvoicingSettings) -> None:
         await asyncio.to_thread(_create_event_tables, settings)
         await connection.execute(POSITION_DDL.format(schema=schema))
         await connection.execute(IDEMPOTENCY_DDL.format(schema=schema))
+        await connection.execute(ACCESS_LOG_DDL.format(schema=schema))
 
 
 def _create_event_tables(settings: InvoicingSettings) -> None:
@@ -56,6 +58,7 @@ def create_http_app(settings: InvoicingSettings) -> FastAPI:
     async def lifespan(app: FastAPI):
         app.state.pool = await asyncpg.create_pool(dsn, min_size=1, max_size=8)
         app.state.idempotency_store = IdempotencyStore(app.state.pool, settings.invoicing_db_schema)
+        app.state.access_log = AccessLog(app.state.pool, settings.invoicing_db_schema)
         try:
             yield
         finally:

@@ -9,7 +9,7 @@ import asyncpg
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel
 
-from httpapi import Staff, require_roles
+from httpapi import Accesses, Staff, require_roles
 from httpapi.problems import problem_responses
 
 
@@ -34,7 +34,8 @@ READERS = require_roles("billing", "finance", "admin", "service")
     dependencies=[READERS],
     responses=problem_responses(401, 403, 404, 422),
 )
-async def balance(account_id: UUID, staff: Staff, db: Pool) -> BalanceOut:
+async def balance(account_id: UUID, staff: Staff, db: Pool, access: Accesses) -> BalanceOut:
+    access.read("account_balance", account_id)
     row = await db.fetchrow(
         """SELECT currency, balance FROM ledger.account_balances
            WHERE clinic_id = $1 AND account_id = $2

@@ -12,7 +12,8 @@ from fastapi import FastAPI
 from eventbus import kafka
 from eventbus.consumer import OFFSETS_DDL, ProjectionConsumer
 from eventbus.topics import EVENT_TOPICS, ensure_topics
-from httpapi import create_service_app
+from httpapi import AccessLog, create_service_app
+from httpapi.access import DDL as ACCESS_LOG_DDL
 from ledger import api
 from ledger.projection import project
 from ledger.settings import LedgerSettings
@@ -25,6 +26,7 @@ async def migrate(settings: LedgerSettings) -> None:
     async with migration_session(settings.database, "ledger") as connection:
         await connection.execute(SCHEMA_SQL.read_text())
         await connection.execute(OFFSETS_DDL.format(schema="ledger"))
+        await connection.execute(ACCESS_LOG_DDL.format(schema="ledger"))
 
 
 async def run_worker(settings: LedgerSettings, stop: asyncio.Event) -> None:
@@ -57,6 +59,7 @@ def create_http_app(settings: LedgerSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.pool = await asyncpg.create_pool(dsn, min_size=1, max_size=8)
+        app.state.access_log = AccessLog(app.state.pool, "ledger")
         try:
             yield
         finally:

@@ -212,3 +212,30 @@ async def test_a_due_date_before_the_issue_date_is_refused_at_issue(suite, staff
     assert response.status_code == 422
     assert response.json()["type"].endswith("/invalid-invoice")
     assert await recorded_events() == before
+
+
+async def test_reads_of_a_patients_records_are_in_the_access_log_even_when_refused(
+    suite, staff, other_clinic_staff, db
+):
+    draft = staff.post(f"{suite.invoicing_api.url}/v1/invoices", json=_body())
+    invoice_id = draft.json()["id"]
+    correlation_id = f"audit-{uuid.uuid4().hex[:8]}"
+    mine = staff.get(
+        f"{suite.invoicing_api.url}/v1/invoices/{invoice_id}",
+        headers={"X-Correlation-Id": correlation_id},
+    )
+    theirs = other_clinic_staff.get(f"{suite.invoicing_api.url}/v1/invoices/{invoice_id}")
+    assert (mine.status_code, theirs.status_code) == (200, 404)
+    rows = await db.fetch(
+        """SELECT actor, clinic_id, action, outcome, correlation_id, client_ip
+           FROM invoicing.access_log WHERE record_type = 'invoice' AND record_id = $1
+           ORDER BY id""",
+        invoice_id,
+    )
+    assert [(r["clinic_id"], r["action"], r["outcome"]) for r in rows] == [
+        (staff.clinic_id, "read", "allowed"),
+        (other_clinic_staff.clinic_id, "read", "not_found"),
+    ]
+    assert rows[0]["correlation_id"] == correlation_id
+    assert rows[0]["client_ip"] == "127.0.0.1"
+    assert rows[0]["actor"].startswith("staff-")
