@@ -1,0 +1,69 @@
+"""What the payments integration tests share: requests with keys, invoices payments can see,
+the events payments published."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import httpx
+
+from eventbus.topics import PAYMENTS
+from tests.integration.harness import StaffClient, eventually, read_topic
+from tests.integration.test_walking_skeleton import issue_invoice
+
+
+def keyed(key: str | None = None) -> dict[str, str]:
+    return {"Idempotency-Key": key or f"test-{uuid.uuid4()}"}
+
+
+def post(staff: StaffClient, url: str, body: dict | None = None, key: str | None = None, **kwargs):
+    headers = {**keyed(key), **kwargs.pop("headers", {})}
+    return staff.post(url, json=body, headers=headers, **kwargs)
+
+
+def save_card(api_url: str, staff: StaffClient, account_id: uuid.UUID, token: str = "pm_card_visa"):
+    response = post(staff, f"{api_url}/v1/payment-methods", {"account_id": str(account_id), "token": token})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def pay(api_url: str, staff: StaffClient, account_id, method_id, amount: int, **extra) -> httpx.Response:
+    body = {
+        "account_id": str(account_id),
+        "amount": amount,
+        "currency": "USD",
+        "payment_method_id": str(method_id),
+        **{k: str(v) for k, v in extra.items()},
+    }
+    return post(staff, f"{api_url}/v1/payments", body)
+
+
+async def open_invoice(suite, staff, db, account_id, amount: int, schema: str = "payments") -> str:
+    """Issue an invoice through invoicing and wait until payments has seen it."""
+    invoice = issue_invoice(suite, staff, account_id, (1, amount))
+
+    async def known():
+        return await db.fetchval(
+            f"SELECT true FROM {schema}.invoices WHERE invoice_id = $1", uuid.UUID(invoice["id"])
+        )
+
+    await eventually(known, timeout=20)
+    return invoice["id"]
+
+
+async def published(bootstrap_servers: str, subject: str, event_type: str | None = None) -> list[dict]:
+    records = await read_topic(bootstrap_servers, PAYMENTS)
+    envelopes = [json.loads(r.value) for r in records]
+    return [
+        e
+        for e in envelopes
+        if e["subject"] == subject and (event_type is None or e["type"].endswith(f".{event_type}.v1"))
+    ]
+
+
+async def published_eventually(bootstrap_servers: str, subject: str, event_type: str) -> dict:
+    async def found():
+        return await published(bootstrap_servers, subject, event_type)
+
+    return (await eventually(found, timeout=20))[0]
