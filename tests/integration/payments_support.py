@@ -23,12 +23,16 @@ def post(staff: StaffClient, url: str, body: dict | None = None, key: str | None
 
 
 def save_card(api_url: str, staff: StaffClient, account_id: uuid.UUID, token: str = "pm_card_visa"):
-    response = post(staff, f"{api_url}/v1/payment-methods", {"account_id": str(account_id), "token": token})
+    response = post(
+        staff, f"{api_url}/v1/payment-methods", {"account_id": str(account_id), "token": token}
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
 
-def pay(api_url: str, staff: StaffClient, account_id, method_id, amount: int, **extra) -> httpx.Response:
+def pay(
+    api_url: str, staff: StaffClient, account_id, method_id, amount: int, **extra
+) -> httpx.Response:
     body = {
         "account_id": str(account_id),
         "amount": amount,
@@ -52,13 +56,16 @@ async def open_invoice(suite, staff, db, account_id, amount: int, schema: str = 
     return invoice["id"]
 
 
-async def published(bootstrap_servers: str, subject: str, event_type: str | None = None) -> list[dict]:
+async def published(
+    bootstrap_servers: str, subject: str, event_type: str | None = None
+) -> list[dict]:
     records = await read_topic(bootstrap_servers, PAYMENTS)
     envelopes = [json.loads(r.value) for r in records]
     return [
         e
         for e in envelopes
-        if e["subject"] == subject and (event_type is None or e["type"].endswith(f".{event_type}.v1"))
+        if e["subject"] == subject
+        and (event_type is None or e["type"].endswith(f".{event_type}.v1"))
     ]
 
 
@@ -67,3 +74,72 @@ async def published_eventually(bootstrap_servers: str, subject: str, event_type:
         return await published(bootstrap_servers, subject, event_type)
 
     return (await eventually(found, timeout=20))[0]
+
+
+async def publish_reminder(
+    bootstrap_servers: str, clinic_id, account_id, kind: str, **fields
+) -> tuple:
+    """Publish a ReminderDue as the reminders service will; returns (envelope, record metadata)."""
+    from datetime import UTC, datetime
+
+    from contracts import contract_named, make_envelope
+
+    contract = contract_named("reminders", "ReminderDue")
+    reminder_id = uuid.uuid4()
+    subject_type = {
+        "installment_due": "plan_installment",
+        "scheduled_payment_due": "scheduled_payment",
+        "autopay_charge_due": "autopay_period",
+    }[kind]
+    data = {
+        "reminder_id": str(reminder_id),
+        "kind": kind,
+        "step": "due",
+        "subject_type": subject_type,
+        "subject_id": str(
+            fields.get("plan_id") or fields.get("payment_id") or fields.get("mandate_id")
+        ),
+        "account_id": str(account_id),
+        "due_at": datetime.now(UTC).isoformat(),
+        **{k: v if isinstance(v, int) else str(v) for k, v in fields.items()},
+    }
+    envelope = make_envelope(
+        event_type=contract.type,
+        aggregate_id=reminder_id,
+        sequence=1,
+        clinic_id=clinic_id,
+        account_id=account_id,
+        data=contract.model.model_validate(data),
+        time=datetime.now(UTC),
+        correlation_id=f"reminder-{reminder_id.hex[:8]}",
+    )
+    return envelope, await send(bootstrap_servers, envelope)
+
+
+async def send(bootstrap_servers: str, envelope) -> object:
+    from aiokafka import AIOKafkaProducer
+
+    from eventbus.topics import REMINDERS
+
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all")
+    await producer.start()
+    try:
+        return await producer.send_and_wait(REMINDERS, key=envelope.key, value=envelope.encode())
+    finally:
+        await producer.stop()
+
+
+async def consumed_past(db, metadata, schema: str = "payments", group: str = "clinicpay-payments"):
+    """Wait until the payments worker has committed past a produced record."""
+
+    async def past():
+        return await db.fetchval(
+            f"""SELECT next_offset > $1 FROM {schema}.consumer_offsets
+                WHERE consumer = $2 AND topic = $3 AND partition = $4""",
+            metadata.offset,
+            group,
+            metadata.topic,
+            metadata.partition,
+        )
+
+    await eventually(past, timeout=30)

@@ -19,7 +19,9 @@ async def test_a_saved_card_keeps_only_the_gateways_token_brand_last4_and_expiry
     account = uuid.uuid4()
     card = save_card(suite.payments_api.url, staff, account, "pm_card_visa")
     assert card["brand"] == "visa" and card["last4"] == "4242" and card["is_default"] is True
-    listed = staff.get(f"{suite.payments_api.url}/v1/payment-methods", params={"account_id": str(account)})
+    listed = staff.get(
+        f"{suite.payments_api.url}/v1/payment-methods", params={"account_id": str(account)}
+    )
     assert listed.status_code == 200
     assert [m["id"] for m in listed.json()["items"]] == [card["id"]]
 
@@ -32,7 +34,9 @@ async def test_a_second_card_can_take_over_as_the_one_default(suite, staff):
         f"{suite.payments_api.url}/v1/payment-methods",
         {"account_id": str(account), "token": "pm_card_mastercard", "make_default": True},
     ).json()
-    listed = staff.get(f"{suite.payments_api.url}/v1/payment-methods", params={"account_id": str(account)})
+    listed = staff.get(
+        f"{suite.payments_api.url}/v1/payment-methods", params={"account_id": str(account)}
+    )
     defaults = {m["id"]: m["is_default"] for m in listed.json()["items"]}
     assert defaults == {first["id"]: False, second["id"]: True}
 
@@ -69,7 +73,9 @@ async def test_paying_without_an_invoice_settles_the_oldest_first_and_keeps_the_
         {"invoice_id": newer, "amount": 5_000},
     ]
     assert payment["unallocated_amount"] == 1_000
-    event = await published_eventually(suite.infra.bootstrap_servers, payment["id"], "PaymentCaptured")
+    event = await published_eventually(
+        suite.infra.bootstrap_servers, payment["id"], "PaymentCaptured"
+    )
     assert event["data"]["allocations"] == payment["allocations"]
     assert event["data"]["unallocated_amount"] == 1_000
     assert event["accountid"] == str(account)
@@ -117,11 +123,17 @@ async def test_a_card_that_fails_when_charged_records_a_failed_payment_and_moves
 async def test_a_payment_can_be_scheduled_for_a_later_date(suite, staff, db):
     account = uuid.uuid4()
     card = save_card(suite.payments_api.url, staff, account)
-    response = pay(suite.payments_api.url, staff, account, card["id"], 1_500, scheduled_for="2030-06-01")
+    response = pay(
+        suite.payments_api.url, staff, account, card["id"], 1_500, scheduled_for="2030-06-01"
+    )
     assert response.status_code == 202, response.text
     payment = response.json()
     assert (payment["status"], payment["scheduled_for"]) == ("scheduled", "2030-06-01")
-    event = await published_eventually(suite.infra.bootstrap_servers, payment["id"], "PaymentScheduled")
+    event = await published_eventually(
+        suite.infra.bootstrap_servers, payment["id"], "PaymentScheduled"
+    )
     assert event["data"]["scheduled_for"] == "2030-06-01"
-    today = pay(suite.payments_api.url, staff, account, card["id"], 1_500, scheduled_for="2020-01-01")
+    today = pay(
+        suite.payments_api.url, staff, account, card["id"], 1_500, scheduled_for="2020-01-01"
+    )
     assert today.status_code == 422

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from uuid import UUID
 
-
 _DAWN = datetime.min.replace(tzinfo=UTC)
 
 

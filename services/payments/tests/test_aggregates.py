@@ -134,7 +134,10 @@ def test_a_dispute_is_recorded_once_per_dispute_id():
     assert len(p.collect_events()) == 4
 
 
-def plan(count: int = 3, total: int = 9_000, policy: RetryPolicy = RetryPolicy()) -> PaymentPlan:
+DEFAULT_POLICY = RetryPolicy()
+
+
+def plan(count: int = 3, total: int = 9_000, policy: RetryPolicy = DEFAULT_POLICY) -> PaymentPlan:
     return PaymentPlan.create(
         id=uuid.uuid4(),
         clinic_id=uuid.uuid4(),

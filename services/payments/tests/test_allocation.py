@@ -5,7 +5,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from payments.domain.allocation import Allocation, Line, OpenInvoice, allocate_payment, allocate_refund
+from payments.domain.allocation import (
+    Allocation,
+    Line,
+    OpenInvoice,
+    allocate_payment,
+    allocate_refund,
+)
 
 DAY = date(2026, 11, 1)
 
@@ -107,5 +113,9 @@ def test_successive_refunds_add_up_exactly_and_reopen_no_more_than_was_paid(line
     reopened: dict = {}
     for line in (line for r in refunds for line in r.lines):
         reopened[line.invoice_id] = reopened.get(line.invoice_id, 0) + line.amount
-    assert all(reopened[line.invoice_id] <= line.amount for line in paid.lines if line.invoice_id in reopened)
+    assert all(
+        reopened[line.invoice_id] <= line.amount
+        for line in paid.lines
+        if line.invoice_id in reopened
+    )
     assert sum(r.unallocated for r in refunds) <= credit

@@ -7,7 +7,9 @@ from hypothesis import strategies as st
 from payments.domain.schedule import Interval, due_dates, schedule, split_evenly
 
 
-@given(total=st.integers(min_value=1, max_value=10**7), count=st.integers(min_value=2, max_value=24))
+@given(
+    total=st.integers(min_value=1, max_value=10**7), count=st.integers(min_value=2, max_value=24)
+)
 def test_installments_add_up_to_the_cent_and_differ_by_at_most_one(total, count):
     if total < count:
         with pytest.raises(ValueError):
