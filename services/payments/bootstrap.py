@@ -147,7 +147,11 @@ def create_http_app(settings: PaymentsSettings) -> FastAPI:
         app.state.pool = await asyncpg.create_pool(
             settings.database.asyncpg_dsn(), min_size=1, max_size=8
         )
-        app.state.idempotency_store = IdempotencyStore(app.state.pool, schema)
+        app.state.idempotency_store = IdempotencyStore(
+            app.state.pool,
+            schema,
+            lease=timedelta(seconds=settings.payments_idempotency_lease_seconds),
+        )
         app.state.access_log = AccessLog(app.state.pool, schema)
         try:
             yield

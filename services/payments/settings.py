@@ -24,6 +24,9 @@ class PaymentsSettings(ServiceSettings):
     payments_retry_after_seconds: str = "259200,604800"  # a failed installment: +3 d, +7 d
     payments_work_interval_seconds: float = 1.0
     payments_pool_size: int = 16
+    # How long a request holds its Idempotency-Key before a retry may run it again: longer
+    # than any request can take (the gateway's timeout bounds it).
+    payments_idempotency_lease_seconds: float = 30.0
     stripe_secret_key: SecretStr | None = None
     stripe_api_base: str | None = None
     stripe_webhook_secret: SecretStr | None = None
@@ -34,6 +37,10 @@ class PaymentsSettings(ServiceSettings):
         if self.gateway == "stripe" and not self.stripe_secret_key:
             raise ValueError("STRIPE_SECRET_KEY is required when the gateway is stripe")
         ZoneInfo(self.payments_clinic_timezone)
+        if self.payments_idempotency_lease_seconds < 2 * self.stripe_timeout_seconds:
+            raise ValueError(
+                "PAYMENTS_IDEMPOTENCY_LEASE_SECONDS must be at least twice the gateway timeout"
+            )
         self.retry_after  # noqa: B018 - fail at start-up, not at the first failed installment
         return self
 

@@ -49,7 +49,8 @@ def stripe_client(
 def _call(request: Callable[[], T]) -> T:
     try:
         return request()
-    except (stripe.APIConnectionError, stripe.RateLimitError) as error:
+    except (stripe.APIConnectionError, stripe.RateLimitError, stripe.IdempotencyError) as error:
+        # IdempotencyError: the first call with this key is still in flight at Stripe.
         raise Unavailable(type(error).__name__) from None
     except stripe.APIError as error:
         raise Unavailable(f"{type(error).__name__} {error.http_status}") from None
