@@ -137,3 +137,12 @@ async def test_a_payment_can_be_scheduled_for_a_later_date(suite, staff, db):
         suite.payments_api.url, staff, account, card["id"], 1_500, scheduled_for="2020-01-01"
     )
     assert today.status_code == 422
+
+
+def test_the_payments_api_answers_health_and_readiness(suite):
+    import httpx
+
+    assert httpx.get(f"{suite.payments_api.url}/healthz").json() == {"status": "ok"}
+    ready = httpx.get(f"{suite.payments_api.url}/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {"postgres": "ok"}
