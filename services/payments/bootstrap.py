@@ -145,7 +145,7 @@ def create_http_app(settings: PaymentsSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.pool = await asyncpg.create_pool(
-            settings.database.asyncpg_dsn(), min_size=1, max_size=8
+            settings.database.asyncpg_dsn(), min_size=1, max_size=4
         )
         app.state.idempotency_store = IdempotencyStore(
             app.state.pool,

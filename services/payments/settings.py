@@ -23,7 +23,9 @@ class PaymentsSettings(ServiceSettings):
     payments_resolve_after_seconds: float = 30.0
     payments_retry_after_seconds: str = "259200,604800"  # a failed installment: +3 d, +7 d
     payments_work_interval_seconds: float = 1.0
-    payments_pool_size: int = 16
+    # Connections each process may hold per pool: the PostgreSQL server is shared by every
+    # service replica, so keep this small and scale with replicas instead.
+    payments_pool_size: int = 6
     # How long a request holds its Idempotency-Key before a retry may run it again: longer
     # than any request can take (the gateway's timeout bounds it).
     payments_idempotency_lease_seconds: float = 30.0
@@ -61,6 +63,6 @@ class PaymentsSettings(ServiceSettings):
         env = self.database.eventsourcing_env(self.payments_db_schema)
         env["CREATE_TABLE"] = "no"  # tables come from `migrate`, serialised across replicas
         env["APPLICATION_RECORDER_TOPIC"] = "payments.store.recorder:PaymentsRecorder"
-        env["POSTGRES_POOL_SIZE"] = "2"
+        env["POSTGRES_POOL_SIZE"] = "1"
         env["POSTGRES_MAX_OVERFLOW"] = str(self.payments_pool_size)
         return env

@@ -189,8 +189,25 @@ def event(event_type: str, resource: dict) -> bytes:
     ).encode()
 
 
+_shared: list[StripeDeployment] = []
+
+
 @pytest.fixture(scope="session")
-def stripe_payments(suite, workdir: Path) -> Iterator[StripeDeployment]:
+def stripe_payments(suite, workdir: Path, request) -> StripeDeployment:
+    """One deployment for the whole session, whichever test module asks first.
+
+    Each module that imports this fixture registers its own copy; the cache makes them share
+    one localstripe and one set of processes (PostgreSQL connections are a shared budget).
+    """
+    if not _shared:
+        stack = contextlib.ExitStack()
+        request.addfinalizer(stack.close)  # torn down before `suite`, which it depends on
+        _shared.append(stack.enter_context(_deployment(suite, workdir)))
+    return _shared[0]
+
+
+@contextlib.contextmanager
+def _deployment(suite, workdir: Path) -> Iterator[StripeDeployment]:
     with localstripe(workdir) as localstripe_url:
         proxy = FaultProxy(localstripe_url)
         proxy.start()
@@ -205,6 +222,7 @@ def stripe_payments(suite, workdir: Path) -> Iterator[StripeDeployment]:
             "PAYMENTS_RESOLVE_AFTER_SECONDS": "2",
             "PAYMENTS_WORK_INTERVAL_SECONDS": "0.2",
             "PAYMENTS_RETRY_AFTER_SECONDS": "1,2",
+            "PAYMENTS_POOL_SIZE": "3",
             "STRIPE_SECRET_KEY": SECRET_KEY,
             "STRIPE_API_BASE": proxy.url,
             "STRIPE_WEBHOOK_SECRET": secret,
@@ -223,16 +241,18 @@ def stripe_payments(suite, workdir: Path) -> Iterator[StripeDeployment]:
         }
         for process in processes.values():
             process.start(wait=False)
-        for process in processes.values():
-            process.wait_until_healthy()
-        yield StripeDeployment(
-            processes["api"],
-            processes["relay"],
-            processes["worker"],
-            proxy,
-            localstripe_url,
-            secret,
-            env,
-        )
-        for process in processes.values():
-            process.stop()
+        try:
+            for process in processes.values():
+                process.wait_until_healthy()
+            yield StripeDeployment(
+                processes["api"],
+                processes["relay"],
+                processes["worker"],
+                proxy,
+                localstripe_url,
+                secret,
+                env,
+            )
+        finally:
+            for process in processes.values():
+                process.stop()
