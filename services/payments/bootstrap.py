@@ -216,8 +216,16 @@ async def run_worker(settings: PaymentsSettings, stop: asyncio.Event) -> None:
     resolving = asyncio.create_task(
         resolve_due_work(services, stop, settings.payments_work_interval_seconds)
     )
+    consuming = asyncio.create_task(consume(settings, services, stop))
     try:
-        await consume(settings, services, stop)
+        await asyncio.wait(
+            {consuming, asyncio.create_task(stop.wait())}, return_when="FIRST_COMPLETED"
+        )
+        # A consumer still connecting to an absent broker never looks at `stop`: cut it short.
+        await asyncio.wait({consuming}, timeout=10)
+        consuming.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await consuming
     finally:
         stop.set()
         with contextlib.suppress(Exception):

@@ -16,6 +16,7 @@ from eventsourcing.persistence import IntegrityError
 from payments.application.app import Context
 from payments.domain.allocation import allocate_payment
 from payments.domain.errors import Conflict
+from payments.domain.method import PaymentMethod
 from payments.domain.payment import Payment, Status
 from payments.domain.plan import PlanStatus
 from payments.gateway import ChargeOutcome, ChargeRequest, ChargeStatus, Refused, Unavailable
@@ -50,8 +51,8 @@ class Charging:
             log.info("payment.attempt_started", payment_id=str(payment.id), amount=payment.amount)
         return True
 
-    def charge(self, payment: Payment) -> Payment:
-        method = self.app.method(None, payment.method_id)
+    def charge(self, payment: Payment, method: PaymentMethod | None = None) -> Payment:
+        method = method or self.app.method(None, payment.method_id)
         request = ChargeRequest(
             reference=payment.gateway_reference,
             idempotency_key=payment.idempotency_key,
@@ -68,7 +69,7 @@ class Charging:
         except Refused as error:
             log.warning("payment.refused", payment_id=str(payment.id), reason=str(error))
             outcome = ChargeOutcome(ChargeStatus.DECLINED, None, "gateway_refused")
-        return self.settle(payment.id, outcome)
+        return self.settle(payment.id, outcome, payment)
 
     def resume(self, payment: Payment) -> Payment:
         """Find out what became of a `processing` payment; charge it if the gateway has nothing."""
@@ -84,13 +85,19 @@ class Charging:
             return payment
         if outcome is None:
             log.info("payment.recharging", payment_id=str(payment.id))
-            return self.charge(payment)
-        return self.settle(payment.id, outcome)
+            return self.charge(payment, method)
+        return self.settle(payment.id, outcome, payment)
 
-    def settle(self, payment_id: UUID, outcome: ChargeOutcome) -> Payment:
-        """Record the gateway's answer once, however many times and in whatever order it comes."""
-        for _ in range(SETTLE_ATTEMPTS):
-            payment = self.app.payment(None, payment_id)
+    def settle(
+        self, payment_id: UUID, outcome: ChargeOutcome, in_hand: Payment | None = None
+    ) -> Payment:
+        """Record the gateway's answer once, however many times and in whatever order it comes.
+
+        `in_hand` is the payment as this process last saved it, saving a read; after a
+        conflict the payment is read again.
+        """
+        for attempt in range(SETTLE_ATTEMPTS):
+            payment = in_hand if attempt == 0 and in_hand else self.app.payment(None, payment_id)
             if outcome.status is ChargeStatus.PENDING:
                 return payment
             if outcome.status is ChargeStatus.SUCCEEDED:

@@ -11,6 +11,7 @@ from datetime import date
 from uuid import UUID
 
 import structlog
+from eventsourcing.persistence import IntegrityError
 
 from payments.application import ids
 from payments.application.app import Context
@@ -19,6 +20,7 @@ from payments.domain.errors import (
     InvalidPaymentRequest,
     InvoiceNotOpen,
     PaymentMethodNotFound,
+    PaymentsError,
 )
 from payments.domain.method import PaymentMethod
 from payments.domain.payment import Payment, Status
@@ -55,17 +57,21 @@ class Paying:
         return method
 
     def pay(self, request: PayRequest) -> Payment:
-        existing = self.app.find(Payment, request.payment_id)
-        if existing is not None:
+        try:
+            method = self.usable_method(request.clinic_id, request.account_id, request.method_id)
+            self._check_invoice(request)
+        except PaymentsError:
+            # A retry of a payment that went through (its invoice is now paid): answer with it.
+            existing = self.app.find(Payment, request.payment_id)
+            if existing is None:
+                raise
             return self.charging.resume(existing)
-        self.usable_method(request.clinic_id, request.account_id, request.method_id)
-        self._check_invoice(request)
         if request.scheduled_for is not None:
             return self._schedule(request)
         payment = self._new_payment(request)
         if not self.charging.start([payment]):
             return self.charging.resume(self.app.payment(request.clinic_id, payment.id))
-        return self.charging.charge(payment)
+        return self.charging.charge(payment, method)
 
     def _check_invoice(self, request: PayRequest) -> None:
         if request.invoice_id is None:
@@ -86,7 +92,10 @@ class Paying:
                 "leave it out to pay now"
             )
         payment = self._new_payment(request)
-        self.app.record(payment, effects=[effects.payment_record(payment)])
+        try:
+            self.app.record(payment, effects=[effects.payment_record(payment)])
+        except IntegrityError:
+            return self.app.payment(request.clinic_id, payment.id)
         return payment
 
     def _new_payment(self, request: PayRequest) -> Payment:
@@ -114,7 +123,7 @@ class Paying:
             return self._fail_unchargeable(payment, "payment_method_removed")
         if not self.charging.start([payment]):
             return None
-        return self.charging.charge(payment)
+        return self.charging.charge(payment, method)
 
     def _fail_unchargeable(self, payment: Payment, reason: str) -> Payment:
         payment.start_attempt(self.ctx.now())
@@ -181,4 +190,4 @@ class Paying:
         mandate.charge_period(period_start, [p.id for p in payments])
         if not self.charging.start(payments, [mandate]):
             return []
-        return [self.charging.charge(p) for p in payments]
+        return [self.charging.charge(p, method) for p in payments]

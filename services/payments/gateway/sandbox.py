@@ -70,6 +70,11 @@ CREATE INDEX IF NOT EXISTS refunds_by_time ON {schema}.refunds (created_at);
 """
 
 
+def _card_key(card_id: str) -> str:
+    """`pm_sbx_<test card>_<random>`: which test card a saved card is."""
+    return card_id.removeprefix("pm_sbx_").rpartition("_")[0]
+
+
 def _new_id(prefix: str) -> str:
     return f"{prefix}_sbx_{uuid.uuid4().hex[:24]}"
 
@@ -128,18 +133,16 @@ class SandboxGateway(PaymentGateway):
         )
 
     def charge(self, request: ChargeRequest) -> ChargeOutcome:
-        stored = self._one(
-            "SELECT card_key, detached FROM {s}.cards WHERE id = %s AND customer_id = %s",
-            request.method_id,
-            request.customer_id,
-        )
-        if stored is None or stored["detached"]:
-            raise Refused("no such payment method on this customer")
-        decline = CARDS[stored["card_key"]].declined_on_charge
+        card = CARDS.get(_card_key(request.method_id))
+        if card is None:
+            raise Refused("no such payment method")
+        decline = card.declined_on_charge
         row = self._one(
             """INSERT INTO {s}.charges (intent_id, idempotency_key, reference, customer_id,
                    card_id, amount, currency, succeeded, decline_code)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+               SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s
+               WHERE EXISTS (SELECT 1 FROM {s}.cards
+                             WHERE id = %s AND customer_id = %s AND NOT detached)
                ON CONFLICT (idempotency_key) DO NOTHING
                RETURNING intent_id, succeeded, decline_code""",
             _new_id("pi"),
@@ -151,6 +154,8 @@ class SandboxGateway(PaymentGateway):
             request.currency,
             decline is None,
             decline,
+            request.method_id,
+            request.customer_id,
         )
         return _charge_outcome(row or self._replayed(request))
 
@@ -160,7 +165,8 @@ class SandboxGateway(PaymentGateway):
                FROM {s}.charges WHERE idempotency_key = %s""",
             request.idempotency_key,
         )
-        assert row is not None
+        if row is None:
+            raise Refused("no such payment method on this customer")
         if (row["reference"], row["amount"], row["currency"]) != (
             request.reference,
             request.amount,

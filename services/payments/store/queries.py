@@ -49,20 +49,37 @@ class ReadModel:
         currency: str,
         within: Collection[UUID] | None = None,
     ) -> AccountState:
+        scope = list(within) if within is not None else None
         rows = self._rows(
-            f"""SELECT i.invoice_id, i.issued_on, i.due_date, i.issued_at, {_OPEN} AS open_amount
-                FROM {{schema}}.invoices i
-                WHERE i.clinic_id = %s AND i.account_id = %s AND i.currency = %s
-                  AND NOT i.voided AND {_OPEN} > 0
-                  AND (%s::uuid[] IS NULL OR i.invoice_id = ANY(%s::uuid[]))""",
+            f"""WITH state AS (
+                    SELECT coalesce(max(seq), 0) AS seq FROM {{schema}}.allocation_entries
+                    WHERE clinic_id = %s AND account_id = %s)
+                SELECT state.seq, i.invoice_id, i.issued_on, i.due_date, i.issued_at,
+                       {_OPEN} AS open_amount
+                FROM state LEFT JOIN {{schema}}.invoices i
+                  ON i.clinic_id = %s AND i.account_id = %s AND i.currency = %s
+                 AND NOT i.voided AND {_OPEN} > 0
+                 AND (%s::uuid[] IS NULL OR i.invoice_id = ANY(%s::uuid[]))""",
+            clinic_id,
+            account_id,
             clinic_id,
             account_id,
             currency,
-            list(within) if within is not None else None,
-            list(within) if within is not None else None,
+            scope,
+            scope,
         )
-        seq = self.allocation_seq(clinic_id, account_id)
-        return AccountState([OpenInvoice(**row) for row in rows], seq)
+        invoices = [
+            OpenInvoice(
+                invoice_id=r["invoice_id"],
+                issued_on=r["issued_on"],
+                due_date=r["due_date"],
+                open_amount=r["open_amount"],
+                issued_at=r["issued_at"],
+            )
+            for r in rows
+            if r["invoice_id"] is not None
+        ]
+        return AccountState(invoices, rows[0]["seq"])
 
     def allocation_seq(self, clinic_id: UUID, account_id: UUID) -> int:
         return self._rows(
