@@ -216,7 +216,7 @@ async def run_worker(settings: PaymentsSettings, stop: asyncio.Event) -> None:
     resolving = asyncio.create_task(
         resolve_due_work(services, stop, settings.payments_work_interval_seconds)
     )
-    consuming = asyncio.create_task(consume(settings, services, stop))
+    consuming = asyncio.create_task(consume(settings, stop))
     try:
         await asyncio.wait(
             {consuming, asyncio.create_task(stop.wait())}, return_when="FIRST_COMPLETED"

@@ -130,10 +130,11 @@ async def send(bootstrap_servers: str, envelope) -> object:
 
 
 async def consumed_past(db, metadata, schema: str = "payments", group: str = "clinicpay-payments"):
-    """Wait until the payments worker has committed past a produced record."""
+    """Wait until the payments worker has consumed a produced record and made any charge it
+    queued (the queue is empty of reminders)."""
 
-    async def past():
-        return await db.fetchval(
+    async def handled():
+        past = await db.fetchval(
             f"""SELECT next_offset > $1 FROM {schema}.consumer_offsets
                 WHERE consumer = $2 AND topic = $3 AND partition = $4""",
             metadata.offset,
@@ -141,5 +142,9 @@ async def consumed_past(db, metadata, schema: str = "payments", group: str = "cl
             metadata.topic,
             metadata.partition,
         )
+        queued = await db.fetchval(
+            f"SELECT count(*) FROM {schema}.work_queue WHERE kind = 'reminder'"
+        )
+        return past and queued == 0
 
-    await eventually(past, timeout=30)
+    await eventually(handled, timeout=30)

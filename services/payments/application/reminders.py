@@ -1,7 +1,9 @@
 """ReminderDue events that are charges: an installment, a scheduled payment, a week's autopay.
 
-Each is idempotent by construction (see ids.py and the aggregates' own guards): a redelivered
-or replayed reminder finds its charge already made and does nothing.
+The worker's consumer only queues them (in the transaction that stores its offsets); the
+charge itself runs from the work queue, outside any consumer transaction, so a slow gateway
+never holds the consumer's locks. Each charge is idempotent by construction (see ids.py and
+the aggregates' own guards): a redelivered or replayed reminder does nothing more.
 """
 
 from __future__ import annotations
@@ -25,13 +27,16 @@ class ChargeReminders:
     def __init__(self, paying: Paying) -> None:
         self.paying = paying
 
-    def handle(self, envelope: Envelope) -> None:
-        data = envelope.data
+    @staticmethod
+    def wanted(envelope: Envelope) -> bool:
+        return envelope.type == REMINDER_DUE and envelope.data.get("kind") in CHARGE_KINDS
+
+    def handle(self, clinic_id: UUID, data: dict) -> None:
         kind = data.get("kind")
-        if envelope.type != REMINDER_DUE or kind not in CHARGE_KINDS:
+        if kind not in CHARGE_KINDS:
             return
         try:
-            self._charge(kind, envelope.clinic_id, data)
+            self._charge(kind, clinic_id, data)
         except NotFound:
             log.warning("reminder.unknown_subject", kind=kind, reminder_id=data.get("reminder_id"))
         except (KeyError, ValueError) as error:

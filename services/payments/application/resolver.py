@@ -10,7 +10,9 @@ from payments.application.app import Context
 from payments.application.charging import Charging
 from payments.application.paying import Paying
 from payments.application.refunds import Refunds
+from payments.application.reminders import ChargeReminders
 from payments.store.queries import WorkItem
+from telemetry import Trace, bind_trace
 
 log = structlog.get_logger("payments.resolver")
 
@@ -22,12 +24,14 @@ class Resolver:
         charging: Charging,
         refunds: Refunds,
         paying: Paying,
+        reminders: ChargeReminders,
         lease_seconds: float,
     ) -> None:
         self.ctx = ctx
         self.charging = charging
         self.refunds = refunds
         self.paying = paying
+        self.reminders = reminders
         self.lease_seconds = lease_seconds
 
     def run_due(self, limit: int = 20) -> int:
@@ -43,7 +47,12 @@ class Resolver:
 
     def _do(self, item: WorkItem) -> None:
         app = self.ctx.app
-        if item.kind == "payment":
+        if item.kind == "reminder" and item.payload:
+            trace = Trace(item.payload["correlation_id"], causation_id=str(item.subject))
+            with bind_trace(trace):
+                self.reminders.handle(UUID(item.payload["clinic_id"]), item.payload["data"])
+            self.ctx.reads.drop_work(item.kind, item.subject, item.detail)
+        elif item.kind == "payment":
             self.charging.resume(app.payment(None, item.subject))
         elif item.kind == "refund":
             self.refunds.resume(app.payment(None, item.subject), UUID(item.detail))

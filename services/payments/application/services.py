@@ -35,6 +35,7 @@ class Services:
         charging = Charging(ctx)
         paying = Paying(ctx, charging)
         refunds = Refunds(ctx)
+        reminders = ChargeReminders(paying)
         return cls(
             ctx=ctx,
             methods=Methods(ctx),
@@ -44,7 +45,7 @@ class Services:
             plans=Plans(ctx, paying),
             autopay=Autopay(ctx, paying),
             webhooks=Webhooks(ctx, charging, refunds),
-            reminders=ChargeReminders(paying),
-            resolver=Resolver(ctx, charging, refunds, paying, work_lease_seconds),
+            reminders=reminders,
+            resolver=Resolver(ctx, charging, refunds, paying, reminders, work_lease_seconds),
             reconciliation=Reconciliation(ctx),
         )

@@ -30,6 +30,7 @@ class WorkItem:
     subject: UUID
     detail: str
     tries: int
+    payload: dict | None = None
 
 
 class ReadModel:
@@ -209,7 +210,7 @@ class ReadModel:
                      WHERE due_at <= now() ORDER BY due_at LIMIT %s
                      FOR UPDATE SKIP LOCKED) due
                WHERE (w.kind, w.subject, w.detail) = (due.kind, due.subject, due.detail)
-               RETURNING w.kind, w.subject, w.detail, w.tries""",
+               RETURNING w.kind, w.subject, w.detail, w.tries, w.payload""",
             lease_seconds,
             limit,
         )

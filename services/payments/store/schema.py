@@ -119,13 +119,14 @@ CREATE UNIQUE INDEX IF NOT EXISTS one_enabled_mandate ON {schema}.mandates
     (clinic_id, account_id) WHERE enabled;
 
 -- Work the worker does when it falls due: resolve a charge or refund whose outcome is
--- unknown, retry a failed installment.
+-- unknown, retry a failed installment, make the charge a ReminderDue asked for.
 CREATE TABLE IF NOT EXISTS {schema}.work_queue (
     kind    text        NOT NULL,
     subject uuid        NOT NULL,
     detail  text        NOT NULL DEFAULT '',
     due_at  timestamptz NOT NULL,
     tries   integer     NOT NULL DEFAULT 0,
+    payload jsonb,
     PRIMARY KEY (kind, subject, detail)
 );
 CREATE INDEX IF NOT EXISTS work_by_due ON {schema}.work_queue (due_at);
