@@ -146,3 +146,22 @@ def test_the_payments_api_answers_health_and_readiness(suite):
     ready = httpx.get(f"{suite.payments_api.url}/readyz")
     assert ready.status_code == 200
     assert ready.json()["checks"] == {"postgres": "ok"}
+
+
+def test_the_payments_api_describes_every_endpoint_in_openapi(suite):
+    import httpx
+
+    paths = httpx.get(f"{suite.payments_api.url}/openapi.json").json()["paths"]
+    assert {
+        "/v1/payment-methods",
+        "/v1/payment-methods/{method_id}",
+        "/v1/payments",
+        "/v1/payments/{payment_id}",
+        "/v1/payments/{payment_id}/refunds",
+        "/v1/payment-plans",
+        "/v1/payment-plans/{plan_id}",
+        "/v1/payment-plans/{plan_id}/cancel",
+        "/v1/autopay",
+        "/v1/autopay/{mandate_id}",
+        "/v1/webhooks/stripe",
+    } <= set(paths)
