@@ -78,9 +78,9 @@ WEBHOOK_PATH = "/v1/webhooks/stripe"
 
 def build_context(settings: PaymentsSettings) -> Context:
     app = PaymentsApp(env=settings.eventsourcing_env())
-    pool = ConnectionPool(
-        settings.database.asyncpg_dsn(), min_size=1, max_size=settings.payments_pool_size, open=True
-    )
+    # One pool per process for the event store, the read model and the sandbox: connections to
+    # the shared PostgreSQL are the scarce resource, and no code holds two at once.
+    pool = app.recorder.datastore.pool
     return Context(
         app=app,
         gateway=build_gateway(settings, pool),
@@ -104,7 +104,6 @@ def build_gateway(settings: PaymentsSettings, pool: ConnectionPool) -> PaymentGa
 
 
 def close_context(ctx: Context) -> None:
-    ctx.reads.pool.close()
     ctx.app.close()
 
 

@@ -4,7 +4,7 @@ from datetime import timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from clinicpay.settings import ServiceSettings
@@ -23,9 +23,9 @@ class PaymentsSettings(ServiceSettings):
     payments_resolve_after_seconds: float = 30.0
     payments_retry_after_seconds: str = "259200,604800"  # a failed installment: +3 d, +7 d
     payments_work_interval_seconds: float = 1.0
-    # Connections each process may hold per pool: the PostgreSQL server is shared by every
-    # service replica, so keep this small and scale with replicas instead.
-    payments_pool_size: int = 6
+    # Connections each process may hold (besides the API's few for keys and the access log):
+    # the PostgreSQL server is shared by every replica, so keep this small; scale by replicas.
+    payments_pool_size: int = Field(default=6, ge=2, le=100)
     # How long a request holds its Idempotency-Key before a retry may run it again: longer
     # than any request can take (the gateway's timeout bounds it).
     payments_idempotency_lease_seconds: float = 30.0
@@ -64,5 +64,5 @@ class PaymentsSettings(ServiceSettings):
         env["CREATE_TABLE"] = "no"  # tables come from `migrate`, serialised across replicas
         env["APPLICATION_RECORDER_TOPIC"] = "payments.store.recorder:PaymentsRecorder"
         env["POSTGRES_POOL_SIZE"] = "1"
-        env["POSTGRES_MAX_OVERFLOW"] = str(self.payments_pool_size)
+        env["POSTGRES_MAX_OVERFLOW"] = str(self.payments_pool_size - 1)
         return env
