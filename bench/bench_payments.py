@@ -218,6 +218,7 @@ async def charged_twice(dsn: str) -> tuple[int, int]:
 
 def run(env: BenchEnv) -> Report:
     report = Report("payments")
+    load_before = os.getloadavg()[0]
     codec = TokenCodec(verify_key=SECRET)
     token = codec.mint(subject="bench", clinic_id=CLINIC, roles=["billing"], ttl_seconds=3600)
     headers = {"Authorization": f"Bearer {token}"}
@@ -237,6 +238,10 @@ def run(env: BenchEnv) -> Report:
         doubled, captured_total = asyncio.run(charged_twice(dsn))
     captured = captured_total - before
     _report(report, paid, bare_run, captured)
+    # Other work on the machine slows both endpoints alike; the ratio is the steadier figure.
+    report.add(
+        "machine load (1 min)", os.getloadavg()[0], "runnable", "", f"{load_before:.1f} at start"
+    )
     if doubled:
         report.fail(f"{doubled} payment(s) were charged more than once")
     if paid.retry_mismatches:
