@@ -1,0 +1,179 @@
+"""The invoice list: a read model of every invoice's summary, for `GET /v1/invoices`.
+
+It is a projection of the event store. A projector reads the notification log after the
+position it recorded, loads each invoice that changed as it stood at its latest version in
+that batch, and upserts the rows together with the new position in one transaction. So the
+table is always exactly the events up to its position: it can be dropped and rebuilt from
+the log (`clinicpay invoicing rebuild-invoice-list`), and a reader that needs everything
+recorded so far catches the projection up first. Rows hold ids, amounts, dates and status,
+no line descriptions and nothing about the people.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import astuple, dataclass
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import Tracking
+from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from eventsourcing.utils import get_topic
+from psycopg.sql import SQL, Identifier
+
+from invoicing.application import Invoicing
+from invoicing.domain import Invoice
+
+INVOICE_TOPICS = get_topic(Invoice) + "."
+TRACKING_TABLE = "invoice_list_tracking"
+
+DDL = [
+    """CREATE TABLE IF NOT EXISTS {schema}.invoice_list (
+        invoice_id    uuid PRIMARY KEY,
+        clinic_id     uuid    NOT NULL,
+        account_id    uuid    NOT NULL,
+        patient_id    uuid    NOT NULL,
+        number        text,
+        status        text    NOT NULL,
+        currency      text    NOT NULL,
+        total_amount  bigint  NOT NULL,
+        amount_paid   bigint  NOT NULL,
+        amount_due    bigint  NOT NULL,
+        issued_on     date,
+        due_date      date,
+        created_at    timestamptz NOT NULL,
+        created_seq   bigint  NOT NULL,
+        version       integer NOT NULL
+    )""",
+    # Newest first is created_seq descending: the notification id of the invoice's draft.
+    """CREATE INDEX IF NOT EXISTS invoice_list_by_clinic
+        ON {schema}.invoice_list (clinic_id, created_seq DESC)""",
+    """CREATE INDEX IF NOT EXISTS invoice_list_by_account
+        ON {schema}.invoice_list (clinic_id, account_id, created_seq DESC)""",
+    """CREATE INDEX IF NOT EXISTS invoice_list_by_patient
+        ON {schema}.invoice_list (clinic_id, patient_id, created_seq DESC)""",
+    """CREATE INDEX IF NOT EXISTS invoice_list_by_status
+        ON {schema}.invoice_list (clinic_id, status, created_seq DESC)""",
+]
+
+COLUMNS = (
+    "invoice_id, clinic_id, account_id, patient_id, number, status, currency, total_amount, "
+    "amount_paid, amount_due, issued_on, due_date, created_at, created_seq, version"
+)
+
+
+@dataclass(frozen=True)
+class InvoiceRow:
+    invoice_id: UUID
+    clinic_id: UUID
+    account_id: UUID
+    patient_id: UUID
+    number: str | None
+    status: str
+    currency: str
+    total_amount: int
+    amount_paid: int
+    amount_due: int
+    issued_on: date | None
+    due_date: date | None
+    created_at: datetime
+    created_seq: int
+    version: int
+
+    @classmethod
+    def of(cls, invoice: Invoice, created_seq: int) -> InvoiceRow:
+        return cls(
+            invoice_id=invoice.id,
+            clinic_id=invoice.clinic_id,
+            account_id=invoice.account_id,
+            patient_id=invoice.patient_id,
+            number=invoice.number,
+            status=invoice.status.value,
+            currency=invoice.currency,
+            total_amount=invoice.total_amount,
+            amount_paid=invoice.amount_paid,
+            amount_due=invoice.amount_due,
+            issued_on=invoice.issued_on,
+            due_date=invoice.due_date,
+            created_at=invoice.created_on,
+            created_seq=created_seq,
+            version=invoice.version,
+        )
+
+
+class InvoiceListView(PostgresTrackingRecorder):
+    """The invoice_list table and its position, written in one transaction."""
+
+    def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
+        super().__init__(datastore, tracking_table_name=TRACKING_TABLE, **kwargs)
+        schema = Identifier(datastore.schema)
+        self.sql_create_statements.extend(SQL(ddl).format(schema=schema) for ddl in DDL)
+        self.upsert = SQL(
+            "INSERT INTO {schema}.invoice_list ("
+            + COLUMNS
+            + ") VALUES ("
+            + ", ".join(["%s"] * 15)
+            + """) ON CONFLICT (invoice_id) DO UPDATE SET
+                number = EXCLUDED.number, status = EXCLUDED.status,
+                total_amount = EXCLUDED.total_amount, amount_paid = EXCLUDED.amount_paid,
+                amount_due = EXCLUDED.amount_due, issued_on = EXCLUDED.issued_on,
+                due_date = EXCLUDED.due_date, version = EXCLUDED.version
+              WHERE invoice_list.version < EXCLUDED.version"""
+        ).format(schema=schema)
+        self.truncate = SQL("TRUNCATE {schema}.invoice_list").format(schema=schema)
+        self.forget_position = SQL(
+            "DELETE FROM {schema}.{table} WHERE application_name = %s"
+        ).format(schema=schema, table=Identifier(TRACKING_TABLE))
+
+    def record(self, rows: Sequence[InvoiceRow], tracking: Tracking) -> None:
+        """Upserts `rows` and advances the position to `tracking`. The position goes first:
+        a concurrent projector of the same batch waits on it, then conflicts and rolls back."""
+        with self.datastore.transaction(commit=True) as cursor:
+            self._insert_tracking(cursor, tracking)
+            if rows:
+                cursor.executemany(self.upsert, [astuple(row) for row in rows])
+
+    def reset(self, application_name: str) -> None:
+        """Empties the list and forgets its position, so that it is rebuilt from the log."""
+        with self.datastore.transaction(commit=True) as cursor:
+            cursor.execute(self.truncate)
+            cursor.execute(self.forget_position, (application_name,))
+
+
+def view_for(app: Invoicing, create_table: bool = False) -> InvoiceListView:
+    """The view on the application's own database connections."""
+    view = InvoiceListView(app.factory.datastore)
+    if create_table:
+        view.create_table()
+    return view
+
+
+class InvoiceListProjector:
+    def __init__(self, app: Invoicing, view: InvoiceListView, batch_size: int = 500) -> None:
+        self.app = app
+        self.view = view
+        self.batch_size = batch_size
+
+    @property
+    def position(self) -> int:
+        return self.view.max_tracking_id(self.app.name) or 0
+
+    def project_next_batch(self) -> int:
+        """Projects the notifications after the recorded position; returns how many it passed.
+        Raises the recorder's IntegrityError when another projector recorded them first."""
+        notifications = self.app.recorder.select_notifications(self.position + 1, self.batch_size)
+        if not notifications:
+            return 0
+        changed: dict[UUID, tuple[int, int]] = {}  # invoice id -> (latest version, first seen)
+        for notification in notifications:
+            if notification.topic.startswith(INVOICE_TOPICS):
+                seen = changed.get(notification.originator_id)
+                first = seen[1] if seen else notification.id
+                changed[notification.originator_id] = (notification.originator_version, first)
+        rows = [
+            InvoiceRow.of(self.app.repository.get(invoice_id, version=version), first)
+            for invoice_id, (version, first) in sorted(changed.items())
+        ]
+        self.view.record(rows, Tracking(self.app.name, notifications[-1].id))
+        return len(notifications)
