@@ -30,8 +30,8 @@ from invoicing.worker import run_worker as run_invoicing_worker
 from storage import migration_session
 
 
-def build_application(settings: InvoicingSettings) -> Invoicing:
-    return Invoicing(env=settings.eventsourcing_env())
+def build_application(settings: InvoicingSettings, pool_size: int | None = None) -> Invoicing:
+    return Invoicing(env=settings.eventsourcing_env(pool_size))
 
 
 def body_cipher(settings: InvoicingSettings) -> AESCipher:
@@ -51,7 +51,7 @@ async def migrate(settings: InvoicingSettings) -> None:
 
 
 def _create_event_tables(settings: InvoicingSettings) -> None:
-    env = settings.eventsourcing_env() | {"CREATE_TABLE": "yes"}
+    env = settings.eventsourcing_env(pool_size=1) | {"CREATE_TABLE": "yes"}
     app = Invoicing(env=env)
     try:
         view_for(app, create_table=True)
@@ -66,7 +66,9 @@ def create_http_app(settings: InvoicingSettings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        app.state.pool = await asyncpg.create_pool(dsn, min_size=2, max_size=12)
+        app.state.pool = await asyncpg.create_pool(
+            dsn, min_size=1, max_size=settings.invoicing_db_pool_size
+        )
         app.state.idempotency_store = IdempotencyStore(
             app.state.pool, schema, cipher=body_cipher(settings)
         )
@@ -117,7 +119,7 @@ def install_openapi(app: FastAPI) -> None:
 
 
 async def run_relay(settings: InvoicingSettings, stop: asyncio.Event) -> None:
-    invoicing = build_application(settings)
+    invoicing = build_application(settings, pool_size=1)
     await ensure_topics(settings.kafka_bootstrap_servers, partitions=settings.topic_partitions)
     pool = await asyncpg.create_pool(settings.database.asyncpg_dsn(), min_size=1, max_size=2)
     producer = kafka.producer(settings.kafka_bootstrap_servers)
@@ -142,7 +144,7 @@ async def run_relay(settings: InvoicingSettings, stop: asyncio.Event) -> None:
 
 
 async def run_worker(settings: InvoicingSettings, stop: asyncio.Event) -> None:
-    invoicing = build_application(settings)
+    invoicing = build_application(settings, pool_size=2)
     try:
         await run_invoicing_worker(settings, invoicing, stop)
     finally:

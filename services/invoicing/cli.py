@@ -67,7 +67,7 @@ def _rebuild_invoice_list(args: argparse.Namespace) -> None:
     from invoicing.bootstrap import build_application
     from invoicing.invoice_list import view_for
 
-    app = build_application(_settings())
+    app = build_application(_settings(), pool_size=1)
     try:
         view_for(app).reset(app.name)
     finally:

@@ -17,7 +17,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.utils import get_topic
 from psycopg.sql import SQL, Identifier
@@ -122,23 +122,34 @@ class InvoiceListView(PostgresTrackingRecorder):
               WHERE invoice_list.version < EXCLUDED.version"""
         ).format(schema=schema)
         self.truncate = SQL("TRUNCATE {schema}.invoice_list").format(schema=schema)
+        tracking_table = Identifier(TRACKING_TABLE)
         self.forget_position = SQL(
             "DELETE FROM {schema}.{table} WHERE application_name = %s"
-        ).format(schema=schema, table=Identifier(TRACKING_TABLE))
+        ).format(schema=schema, table=tracking_table)
+        self.lock_position = SQL(
+            "SELECT notification_id FROM {schema}.{table} WHERE application_name = %s FOR UPDATE"
+        ).format(schema=schema, table=tracking_table)
 
-    def record(self, rows: Sequence[InvoiceRow], tracking: Tracking) -> None:
-        """Upserts `rows` and advances the position to `tracking`. The position goes first:
-        a concurrent projector of the same batch waits on it, then conflicts and rolls back."""
+    def record(self, rows: Sequence[InvoiceRow], tracking: Tracking, previous: int) -> None:
+        """Upserts `rows` and moves the position from `previous` to `tracking`, or raises
+        IntegrityError if the position is no longer `previous`: another projector recorded
+        this batch, or the list was reset while the batch was being read. The position is
+        locked first, so concurrent projectors and a reset take turns."""
         with self.datastore.transaction(commit=True) as cursor:
+            cursor.execute(self.lock_position, (tracking.application_name,))
+            found = cursor.fetchone()
+            if (found["notification_id"] if found else 0) != previous:
+                raise IntegrityError(f"the invoice list is no longer at {previous}")
             self._insert_tracking(cursor, tracking)
             if rows:
                 cursor.executemany(self.upsert, [astuple(row) for row in rows])
 
     def reset(self, application_name: str) -> None:
-        """Empties the list and forgets its position, so that it is rebuilt from the log."""
+        """Empties the list and forgets its position, so that it is rebuilt from the log.
+        The position goes first, in the order `record` takes its locks."""
         with self.datastore.transaction(commit=True) as cursor:
-            cursor.execute(self.truncate)
             cursor.execute(self.forget_position, (application_name,))
+            cursor.execute(self.truncate)
 
 
 def view_for(app: Invoicing, create_table: bool = False) -> InvoiceListView:
@@ -162,7 +173,8 @@ class InvoiceListProjector:
     def project_next_batch(self) -> int:
         """Projects the notifications after the recorded position; returns how many it passed.
         Raises the recorder's IntegrityError when another projector recorded them first."""
-        notifications = self.app.recorder.select_notifications(self.position + 1, self.batch_size)
+        previous = self.position
+        notifications = self.app.recorder.select_notifications(previous + 1, self.batch_size)
         if not notifications:
             return 0
         changed: dict[UUID, tuple[int, int]] = {}  # invoice id -> (latest version, first seen)
@@ -175,5 +187,5 @@ class InvoiceListProjector:
             InvoiceRow.of(self.app.repository.get(invoice_id, version=version), first)
             for invoice_id, (version, first) in sorted(changed.items())
         ]
-        self.view.record(rows, Tracking(self.app.name, notifications[-1].id))
+        self.view.record(rows, Tracking(self.app.name, notifications[-1].id), previous)
         return len(notifications)

@@ -26,6 +26,9 @@ class InvoicingSettings(ServiceSettings):
         default=None, description="AES key (base64 of 16, 24 or 32 bytes) for PHI at rest"
     )
     invoicing_aggregate_cache_size: int = Field(default=5000, ge=0)
+    invoicing_db_pool_size: int = Field(
+        default=4, ge=1, le=100, description="PostgreSQL connections an API process keeps open"
+    )
 
     @model_validator(mode="after")
     def check_cipher_key(self) -> InvoicingSettings:
@@ -51,9 +54,14 @@ class InvoicingSettings(ServiceSettings):
             return self.invoicing_cipher_key.get_secret_value()
         return EMBEDDED_CIPHER_KEY
 
-    def eventsourcing_env(self) -> dict[str, str]:
+    def eventsourcing_env(self, pool_size: int | None = None) -> dict[str, str]:
+        """`pool_size`: connections kept open (as many again may be opened under load);
+        an API uses `invoicing_db_pool_size`, the relay and the worker need fewer."""
         env = self.database.eventsourcing_env(self.invoicing_db_schema)
         env["CREATE_TABLE"] = "no"  # tables come from `migrate`, serialised across replicas
+        size = pool_size or self.invoicing_db_pool_size
+        env["POSTGRES_POOL_SIZE"] = str(size)
+        env["POSTGRES_MAX_OVERFLOW"] = str(size)
         env["CIPHER_TOPIC"] = CIPHER_TOPIC
         env["CIPHER_KEY"] = self.cipher_key()
         if self.invoicing_aggregate_cache_size:
