@@ -36,7 +36,12 @@ def idempotency_key(
 
 def required_idempotency_key(
     key: Annotated[
-        str | None, Header(alias="Idempotency-Key", max_length=255, description=KEY_DESCRIPTION)
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            max_length=255,
+            description="Required here: this request moves money. " + KEY_DESCRIPTION,
+        ),
     ] = None,
 ) -> str:
     if key is None:

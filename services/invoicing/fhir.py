@@ -60,6 +60,7 @@ EXPONENTS = {
     ),
     **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
 }
+R4_STATUSES = frozenset({"draft", "issued", "balanced", "cancelled", "entered-in-error"})
 STATUS_OUT = {
     Status.DRAFT: "draft",
     Status.ISSUED: "issued",
@@ -95,6 +96,8 @@ def parse_invoice(body: bytes, service_date: date) -> InvoiceImport:
     """An R4 Invoice as what we create from it. `service_date` is used when it has no date."""
     resource = _parse(body)
     identifier = _identifier(resource)
+    if resource.status not in R4_STATUSES:  # a required binding the models leave unchecked
+        raise FhirProblem(400, "invalid", "Invoice.status is not an R4 invoice status")
     if resource.status not in ("draft", "issued"):
         raise FhirProblem(422, "not-supported", "only draft or issued invoices can be created")
     patient_external_id, patient_id = _subject(resource)

@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from httpapi import Accesses, Staff
+from httpapi.problems import PROBLEM_JSON
 from invoicing.api import FHIR_CLIENTS, IdempotencyKey, InvoicingApp
 from invoicing.application import Invoicing
 from invoicing.errors import InvoicingError, NotFound, UnknownAccount, UnknownPatient
@@ -73,15 +74,19 @@ class FhirRoute(APIRoute):
         return handle_as_fhir
 
 
-OUTCOME = {"content": {FHIR_JSON: {"schema": {"$ref": "#/components/schemas/OperationOutcome"}}}}
+OUTCOME_SCHEMA = {"schema": {"$ref": "#/components/schemas/OperationOutcome"}}
+PROBLEM_SCHEMA = {"schema": {"$ref": "#/components/schemas/Problem"}}
+OUTCOME = {"content": {FHIR_JSON: OUTCOME_SCHEMA}}
+# The shared HTTP shell answers these before the route runs, as problem+json.
+OUTCOME_OR_PROBLEM = {"content": {FHIR_JSON: OUTCOME_SCHEMA, PROBLEM_JSON: PROBLEM_SCHEMA}}
 OUTCOMES = {
-    400: {"description": "Not a valid R4 resource, or a malformed id", **OUTCOME},
+    400: {"description": "Not a valid R4 resource, a malformed id or key", **OUTCOME_OR_PROBLEM},
     401: {"description": "Authentication required", **OUTCOME},
     403: {"description": "Not allowed", **OUTCOME},
     404: {"description": "Not found in the caller's clinic", **OUTCOME},
-    409: {"description": "The record kept changing, or the Idempotency-Key is in use", **OUTCOME},
-    413: {"description": "Request too large", **OUTCOME},
-    422: {"description": "Breaks a billing rule, or an Idempotency-Key reused", **OUTCOME},
+    409: {"description": "The record kept changing, or the key is in use", **OUTCOME_OR_PROBLEM},
+    413: {"description": "Request too large", "content": {PROBLEM_JSON: PROBLEM_SCHEMA}},
+    422: {"description": "Breaks a billing rule, or the key was reused", **OUTCOME_OR_PROBLEM},
 }
 INVOICE_BODY = {
     "requestBody": {
