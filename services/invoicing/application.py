@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from base64 import b64decode
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -38,6 +39,7 @@ from invoicing.errors import (
     UnknownAccount,
 )
 from invoicing.identifiers import FhirInvoiceIdentifier, IdentifierDigest, PatientIdentifier
+from invoicing.numbering import IssueBatches
 
 T = TypeVar("T")
 A = TypeVar("A")
@@ -65,17 +67,27 @@ def identifier_key(cipher_key: str | None) -> bytes:
     return hashlib.sha256(b"clinicpay-invoicing-identifiers\x00" + material).digest()
 
 
-class ClinicLocks:
-    """One lock per clinic, so that this process hands out a clinic's invoice numbers one
-    at a time instead of racing itself; other replicas are caught by the version check."""
+class RecentSettings:
+    """Clinic settings as read moments ago, for answers that only display with them (is an
+    invoice overdue today?). Commands that record a date or a number read them afresh."""
 
-    def __init__(self) -> None:
+    def __init__(self, seconds: float = 2.0) -> None:
+        self.seconds = seconds
         self._guard = threading.Lock()
-        self._locks: dict[UUID, threading.Lock] = {}
+        self._settings: dict[UUID, tuple[float, ClinicSettings]] = {}
 
-    def __call__(self, clinic_id: UUID) -> threading.Lock:
+    def get(self, clinic_id: UUID) -> ClinicSettings | None:
         with self._guard:
-            return self._locks.setdefault(clinic_id, threading.Lock())
+            found = self._settings.get(clinic_id)
+        if found is None or time.monotonic() - found[0] > self.seconds:
+            return None
+        return found[1]
+
+    def put(self, clinic_id: UUID, settings: ClinicSettings) -> None:
+        with self._guard:
+            if len(self._settings) > 10_000:
+                self._settings.clear()
+            self._settings[clinic_id] = (time.monotonic(), settings)
 
 
 class Invoicing(Application):
@@ -89,7 +101,8 @@ class Invoicing(Application):
         super().__init__(env)
         self.clock = clock
         self.digest = IdentifierDigest(identifier_key(self.env.get("CIPHER_KEY")))
-        self._clinic_locks = ClinicLocks()
+        self._recent_settings = RecentSettings()
+        self._issues = IssueBatches(self._clinic_for_numbering, self._issue, self.save)
 
     def construct_mapper(self) -> Mapper:
         return self.factory.mapper(
@@ -108,17 +121,26 @@ class Invoicing(Application):
 
     def clinic_settings(self, clinic_id: UUID) -> ClinicSettings:
         clinic = self._find(clinic_aggregate_id(clinic_id), Clinic)
-        return clinic.settings if clinic is not None else DEFAULT_SETTINGS
+        settings = clinic.settings if clinic is not None else DEFAULT_SETTINGS
+        self._recent_settings.put(clinic_id, settings)
+        return settings
 
     def is_configured(self, clinic_id: UUID) -> bool:
         return self._find(clinic_aggregate_id(clinic_id), Clinic) is not None
 
     def today(self, clinic_id: UUID) -> date:
+        """The date at the clinic now, to record (an adjustment's, a void's date)."""
         return self.clinic_settings(clinic_id).today(self.clock())
+
+    def today_for_display(self, clinic_id: UUID) -> date:
+        """The date at the clinic now, by settings at most a few seconds old."""
+        settings = self._recent_settings.get(clinic_id) or self.clinic_settings(clinic_id)
+        return settings.today(self.clock())
 
     def configure_clinic(self, clinic_id: UUID, settings: ClinicSettings) -> ClinicSettings:
         def configure() -> ClinicSettings:
-            with self._clinic_locks(clinic_id):
+            with self._issues.lock(clinic_id):
+                self._issues.forget(clinic_id)
                 clinic = self._find(clinic_aggregate_id(clinic_id), Clinic)
                 if clinic is None:
                     clinic = Clinic.configure(clinic_id, settings)
@@ -242,10 +264,7 @@ class Invoicing(Application):
             if not issue:
                 self.save(invoice, claim)
                 return invoice, True
-            with self._clinic_locks(clinic_id):
-                clinic = self._clinic_for_numbering(clinic_id)
-                self._issue(invoice, clinic)
-                self.save(invoice, claim, clinic)
+            self._issues.issue(clinic_id, invoice, claim)
             return invoice, True
 
         return self._retrying(import_)
@@ -271,10 +290,7 @@ class Invoicing(Application):
         def issue() -> Invoice:
             invoice = self.get_invoice(clinic_id, invoice_id)
             invoice.check_is_draft()
-            with self._clinic_locks(clinic_id):
-                clinic = self._clinic_for_numbering(clinic_id)
-                self._issue(invoice, clinic)
-                self.save(invoice, clinic)
+            self._issues.issue(clinic_id, invoice)
             return invoice
 
         return self._retrying(issue)
@@ -361,14 +377,17 @@ class Invoicing(Application):
         )
 
     def _issue(self, invoice: Invoice, clinic: Clinic) -> None:
+        """Issues `invoice` with the clinic's next number; refuses before taking one."""
         settings = clinic.settings
-        invoice.check_is_draft()
+        self._recent_settings.put(clinic.clinic_id, settings)
         check_currency(invoice.currency, settings)
         issued_on = settings.today(self.clock())
+        default_due_date = settings.default_due_date(issued_on)
+        invoice.check_can_issue(issued_on=issued_on, default_due_date=default_due_date)
         invoice.issue(
             issued_on=issued_on,
             number=clinic.assign_invoice_number(invoice.id),
-            default_due_date=settings.default_due_date(issued_on),
+            default_due_date=default_due_date,
         )
 
     def _clinic_for_numbering(self, clinic_id: UUID) -> Clinic:

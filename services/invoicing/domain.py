@@ -212,10 +212,8 @@ class Invoice(Aggregate):
         self.due_date = due_date
 
     def issue(self, *, issued_on: date, number: str, default_due_date: date) -> None:
-        self.check_is_draft()
+        self.check_can_issue(issued_on=issued_on, default_due_date=default_due_date)
         due_date = self.due_date or default_due_date
-        if due_date < issued_on:
-            raise InvalidInvoice("the due date cannot be before the issue date")
         self._issue(issued_on=issued_on, number=number, due_date=due_date)
 
     @event("Issued")
@@ -296,6 +294,12 @@ class Invoice(Aggregate):
     def check_is_draft(self) -> None:
         if self.status is not Status.DRAFT:
             raise InvoiceNotDraft(f"the invoice is {self.status.value}, not a draft")
+
+    def check_can_issue(self, *, issued_on: date, default_due_date: date) -> None:
+        """Every rule of `issue`, checked before a number is taken for the invoice."""
+        self.check_is_draft()
+        if (self.due_date or default_due_date) < issued_on:
+            raise InvalidInvoice("the due date cannot be before the issue date")
 
     def check_is_open(self, action: str) -> None:
         if self.status not in OPEN:

@@ -47,7 +47,7 @@ router = APIRouter(prefix="/v1/invoices", tags=["invoices"])
 
 
 def _out(app, staff, invoice: Invoice) -> InvoiceOut:
-    return InvoiceOut.of(invoice, app.today(staff.clinic_id))
+    return InvoiceOut.of(invoice, app.today_for_display(staff.clinic_id))
 
 
 @router.post(
@@ -98,7 +98,7 @@ async def list_invoices(
     reader: InvoiceListReader = request.app.state.invoice_list
     filters = ListFilters(account_id, patient_id, status.value if status else None)
     page = await reader.page(staff.clinic_id, filters, limit, starting_after)
-    today = await run_in_threadpool(app.today, staff.clinic_id)
+    today = await run_in_threadpool(app.today_for_display, staff.clinic_id)
     for row in page.rows:
         access.read("invoice", row["invoice_id"])
     return InvoiceList(
