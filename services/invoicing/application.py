@@ -9,8 +9,6 @@ fresh state; after a few losses the caller is told to retry.
 from __future__ import annotations
 
 import hashlib
-import threading
-import time
 from base64 import b64decode
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -28,6 +26,7 @@ from eventsourcing.persistence import (
 
 from eventbus.tracing_mapper import TracingMapper
 from invoicing.accounts import BillingAccount, Guarantor, Patient
+from invoicing.caches import KnownPatients, RecentSettings
 from invoicing.clinics import DEFAULT_SETTINGS, Clinic, ClinicSettings, clinic_aggregate_id
 from invoicing.domain import Invoice, Line
 from invoicing.errors import (
@@ -67,29 +66,6 @@ def identifier_key(cipher_key: str | None) -> bytes:
     return hashlib.sha256(b"clinicpay-invoicing-identifiers\x00" + material).digest()
 
 
-class RecentSettings:
-    """Clinic settings as read moments ago, for answers that only display with them (is an
-    invoice overdue today?). Commands that record a date or a number read them afresh."""
-
-    def __init__(self, seconds: float = 2.0) -> None:
-        self.seconds = seconds
-        self._guard = threading.Lock()
-        self._settings: dict[UUID, tuple[float, ClinicSettings]] = {}
-
-    def get(self, clinic_id: UUID) -> ClinicSettings | None:
-        with self._guard:
-            found = self._settings.get(clinic_id)
-        if found is None or time.monotonic() - found[0] > self.seconds:
-            return None
-        return found[1]
-
-    def put(self, clinic_id: UUID, settings: ClinicSettings) -> None:
-        with self._guard:
-            if len(self._settings) > 10_000:
-                self._settings.clear()
-            self._settings[clinic_id] = (time.monotonic(), settings)
-
-
 class Invoicing(Application):
     name = "invoicing"
     # A clinic gains an event per issued invoice; a snapshot keeps loading it cheap.
@@ -102,6 +78,7 @@ class Invoicing(Application):
         self.clock = clock
         self.digest = IdentifierDigest(identifier_key(self.env.get("CIPHER_KEY")))
         self._recent_settings = RecentSettings()
+        self._known_patients = KnownPatients()
         self._issues = IssueBatches(self._clinic_for_numbering, self._issue, self.save)
 
     def construct_mapper(self) -> Mapper:
@@ -359,11 +336,9 @@ class Invoicing(Application):
         lines: list[Line],
         fhir_identifier: str | None = None,
     ) -> Invoice:
-        account = self._find(account_id, BillingAccount)
-        if account is None or account.clinic_id != clinic_id:
-            raise UnknownAccount(f"the clinic has no billing account {account_id}")
-        account.patient(patient_id)
-        settings = self.clinic_settings(clinic_id)
+        self._check_patient_of(clinic_id, account_id, patient_id)
+        # The issue checks the currency again with the settings as they are then.
+        settings = self._recent_settings.get(clinic_id) or self.clinic_settings(clinic_id)
         currency = currency or settings.currency
         check_currency(currency, settings)
         return Invoice.draft(
@@ -375,6 +350,15 @@ class Invoicing(Application):
             lines=lines,
             fhir_identifier=fhir_identifier,
         )
+
+    def _check_patient_of(self, clinic_id: UUID, account_id: UUID, patient_id: UUID) -> None:
+        if self._known_patients.includes(clinic_id, account_id, patient_id):
+            return
+        account = self._find(account_id, BillingAccount)
+        if account is None or account.clinic_id != clinic_id:
+            raise UnknownAccount(f"the clinic has no billing account {account_id}")
+        self._known_patients.remember(account)
+        account.patient(patient_id)
 
     def _issue(self, invoice: Invoice, clinic: Clinic) -> None:
         """Issues `invoice` with the clinic's next number; refuses before taking one."""

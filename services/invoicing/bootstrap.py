@@ -67,7 +67,7 @@ def create_http_app(settings: InvoicingSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.pool = await asyncpg.create_pool(
-            dsn, min_size=1, max_size=settings.invoicing_db_pool_size
+            dsn, min_size=1, max_size=settings.invoicing_db_pool_size, reset=_keep_session
         )
         app.state.idempotency_store = IdempotencyStore(
             app.state.pool, schema, cipher=body_cipher(settings)
@@ -96,6 +96,12 @@ def create_http_app(settings: InvoicingSettings) -> FastAPI:
         app.include_router(module.router)
     install_openapi(app)
     return app
+
+
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """Returns a connection to the pool without asyncpg's reset query (a round trip per
+    release): the API's statements leave no session state (no LISTEN, advisory locks, SET,
+    cursors or prepared transactions) for a reset to clear."""
 
 
 def install_openapi(app: FastAPI) -> None:

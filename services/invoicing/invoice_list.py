@@ -24,6 +24,7 @@ from psycopg.sql import SQL, Identifier
 
 from invoicing.application import Invoicing
 from invoicing.domain import Invoice
+from invoicing.invoice_states import InvoiceStates
 
 INVOICE_TOPICS = get_topic(Invoice) + "."
 TRACKING_TABLE = "invoice_list_tracking"
@@ -165,6 +166,7 @@ class InvoiceListProjector:
         self.app = app
         self.view = view
         self.batch_size = batch_size
+        self.states = InvoiceStates(app.repository)
 
     @property
     def position(self) -> int:
@@ -177,15 +179,12 @@ class InvoiceListProjector:
         notifications = self.app.recorder.select_notifications(previous + 1, self.batch_size)
         if not notifications:
             return 0
-        changed: dict[UUID, tuple[int, int]] = {}  # invoice id -> (latest version, first seen)
+        rows: dict[UUID, InvoiceRow] = {}
         for notification in notifications:
             if notification.topic.startswith(INVOICE_TOPICS):
-                seen = changed.get(notification.originator_id)
-                first = seen[1] if seen else notification.id
-                changed[notification.originator_id] = (notification.originator_version, first)
-        rows = [
-            InvoiceRow.of(self.app.repository.get(invoice_id, version=version), first)
-            for invoice_id, (version, first) in sorted(changed.items())
-        ]
-        self.view.record(rows, Tracking(self.app.name, notifications[-1].id), previous)
+                invoice = self.states.after(self.app.mapper.to_domain_event(notification))
+                first_seen = rows[invoice.id].created_seq if invoice.id in rows else notification.id
+                rows[invoice.id] = InvoiceRow.of(invoice, first_seen)
+        ordered = [rows[invoice_id] for invoice_id in sorted(rows)]  # one lock order for all
+        self.view.record(ordered, Tracking(self.app.name, notifications[-1].id), previous)
         return len(notifications)

@@ -14,6 +14,7 @@ from typing import Any
 from contracts import Envelope, contract_named, make_envelope
 from invoicing.application import Invoicing
 from invoicing.domain import Invoice
+from invoicing.invoice_states import InvoiceStates
 from telemetry import Trace, new_correlation_id
 
 INVOICE_ISSUED = contract_named("invoicing", "InvoiceIssued")
@@ -89,15 +90,19 @@ PUBLISHED: dict[type, Mapping] = {
 
 
 class InvoiceContracts:
+    """Called with every recorded event, in order (the relay's notification log)."""
+
     def __init__(self, app: Invoicing) -> None:
-        self.app = app
+        self.states = InvoiceStates(app.repository)
 
     def __call__(self, event: Any, trace: Trace | None) -> Envelope | None:
+        if not isinstance(event, Invoice.Event):
+            return None
+        invoice = self.states.after(event)
         mapping = PUBLISHED.get(type(event))
         if mapping is None:
             return None
         contract, body_of = mapping
-        invoice = self.app.repository.get(event.originator_id, version=event.originator_version)
         body = body_of(invoice, event)
         if body is None:
             return None

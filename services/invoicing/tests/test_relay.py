@@ -100,3 +100,16 @@ def test_a_republished_event_keeps_its_id(app):
     clinic_id = uuid.uuid4()
     app.issue_invoice(clinic_id, new_invoice(app, clinic_id).id)
     assert [e.id for e in published(app)] == [e.id for e in published(app)]
+
+
+def test_a_relay_that_starts_part_way_through_an_invoices_history_maps_it_the_same(app):
+    clinic_id = uuid.uuid4()
+    invoice = new_invoice(app, clinic_id)
+    app.issue_invoice(clinic_id, invoice.id)
+    app.adjust_invoice(clinic_id, invoice.id, 1_000, "courtesy")
+    from_the_start = published(app)
+    notifications = app.recorder.select_notifications(1, 1000)
+    adjusted_at = next(n for n in notifications if n.topic.endswith("Invoice.Adjusted"))
+    restarted = InvoiceContracts(app)
+    envelope = restarted(*app.mapper.to_traced_event(adjusted_at))
+    assert envelope.data == from_the_start[-1].data
