@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
+import psutil
 
 from auth import TokenCodec
 from bench.report import BenchEnv, Report, percentile
@@ -76,7 +77,10 @@ class Run:
         return len(self.pairs) / self.seconds if self.seconds else 0.0
 
 
-async def load(base: str, headers: dict, body: dict, seconds: float, keyed: bool) -> Run:
+async def load(
+    base: str, headers: dict, body: dict, seconds: float, keyed: bool, on_start=None
+) -> Run:
+    """`on_start()` is called when the warm-up ends and the measured run begins."""
     run = Run()
     connector = aiohttp.TCPConnector(limit=CONCURRENCY)
     async with aiohttp.ClientSession(base, connector=connector, headers=headers) as session:
@@ -108,6 +112,8 @@ async def load(base: str, headers: dict, body: dict, seconds: float, keyed: bool
         await asyncio.gather(*(client(warm_up) for _ in range(CONCURRENCY)))
         run.pairs.clear(), run.requests.clear()
         run.errors = 0
+        if on_start is not None:
+            on_start()
         started = time.perf_counter()
         await asyncio.gather(*(client(started + seconds) for _ in range(CONCURRENCY)))
         run.seconds = time.perf_counter() - started
@@ -124,6 +130,26 @@ def start_bare_endpoint(workdir: Path) -> tuple[subprocess.Popen, str]:
     )
     wait_for_port("127.0.0.1", port, timeout=30)
     return process, f"http://127.0.0.1:{port}"
+
+
+def settle(processes: dict[str, ServiceProcess], timeout: float = 60.0) -> None:
+    """Waits until the processes have finished starting (imports, migrations, joining the
+    consumer group): start-up CPU must not be counted against the measured load."""
+    watched = [psutil.Process(p.process.pid) for p in processes.values()]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for process in watched:
+            process.cpu_percent(interval=None)  # starts the interval
+        time.sleep(1.0)
+        busy = [process.cpu_percent(interval=None) for process in watched]
+        if max(busy) < 10:
+            return
+
+
+def cpu_seconds(processes: dict[str, ServiceProcess]) -> dict[str, float]:
+    return {
+        name: sum(psutil.Process(p.process.pid).cpu_times()[:2]) for name, p in processes.items()
+    }
 
 
 def start_invoicing(infra, workdir: Path) -> dict[str, ServiceProcess]:
@@ -188,18 +214,30 @@ def run(env: BenchEnv) -> Report:
         services = start_invoicing(infra, env.workdir)
         bare, bare_url = start_bare_endpoint(env.workdir)
         try:
+            settle(services)
             headers, body = asyncio.run(prepare_clinic(services["api"].url, codec))
-            invoicing = asyncio.run(load(services["api"].url, headers, body, SECONDS, keyed=True))
+            before: dict[str, float] = {}
+            invoicing = asyncio.run(
+                load(
+                    services["api"].url,
+                    headers,
+                    body,
+                    SECONDS,
+                    keyed=True,
+                    on_start=lambda: before.update(cpu_seconds(services)),
+                )
+            )
+            used = {k: v - before[k] for k, v in cpu_seconds(services).items()}
             baseline = asyncio.run(load(bare_url, headers, body, SECONDS, keyed=True))
         finally:
             bare.terminate()
             for process in services.values():
                 process.stop()
-    _report(report, invoicing, baseline)
+    _report(report, invoicing, baseline, used)
     return report
 
 
-def _report(report: Report, invoicing: Run, baseline: Run) -> None:
+def _report(report: Report, invoicing: Run, baseline: Run, used: dict[str, float]) -> None:
     p50, p99 = (ms(percentile(invoicing.pairs, q)) for q in (0.5, 0.99))
     request_p99 = ms(percentile(invoicing.requests, 0.99))
     note = f"{CONCURRENCY} clients, {invoicing.seconds:.0f} s, Idempotency-Key on every POST"
@@ -216,6 +254,9 @@ def _report(report: Report, invoicing: Run, baseline: Run) -> None:
     report.add("bare FastAPI pair p99", ms(percentile(baseline.pairs, 0.99)), "ms")
     ratio = invoicing.rate / baseline.rate if baseline.rate else 0.0
     report.add("invoicing / bare", round(ratio, 3), "ratio")
+    issued = len(invoicing.pairs) or 1
+    for name, seconds in used.items():
+        report.add(f"{name} CPU per invoice", round(seconds / issued * 1000, 2), "ms")
     if invoicing.errors:
         report.fail(f"{invoicing.errors} requests failed")
     if invoicing.rate < TARGET_RATE:
