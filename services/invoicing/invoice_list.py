@@ -11,6 +11,7 @@ no line descriptions and nothing about the people.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import astuple, dataclass
 from datetime import date, datetime
@@ -167,6 +168,8 @@ class InvoiceListProjector:
         self.view = view
         self.batch_size = batch_size
         self.states = InvoiceStates(app.repository)
+        # List requests of one API process may catch up at once; the states are not shared.
+        self._one_at_a_time = threading.Lock()
 
     @property
     def position(self) -> int:
@@ -175,6 +178,10 @@ class InvoiceListProjector:
     def project_next_batch(self) -> int:
         """Projects the notifications after the recorded position; returns how many it passed.
         Raises the recorder's IntegrityError when another projector recorded them first."""
+        with self._one_at_a_time:
+            return self._project_next_batch()
+
+    def _project_next_batch(self) -> int:
         previous = self.position
         notifications = self.app.recorder.select_notifications(previous + 1, self.batch_size)
         if not notifications:

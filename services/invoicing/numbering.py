@@ -66,10 +66,12 @@ class IssueBatches:
         job = IssueJob(invoice, also)
         with queue.guard:
             queue.pending.append(job)
-        with queue.lock:
-            if not job.done:
+        while not job.done:  # a job may be left for a later batch (see _one_per_invoice)
+            with queue.lock:
+                if job.done:
+                    break
                 with queue.guard:
-                    batch, queue.pending = queue.pending[:MAX_BATCH], queue.pending[MAX_BATCH:]
+                    batch, queue.pending = _one_per_invoice(queue.pending)
                 self._save_batch(clinic_id, queue, batch)
         if job.error is not None:
             raise job.error
@@ -108,3 +110,18 @@ class IssueBatches:
     def _queue(self, clinic_id: UUID) -> _ClinicQueue:
         with self._guard:
             return self._queues.setdefault(clinic_id, _ClinicQueue())
+
+
+def _one_per_invoice(pending: list[IssueJob]) -> tuple[list[IssueJob], list[IssueJob]]:
+    """(this batch, the rest). The same invoice issued twice at once goes into separate
+    batches: in one, the two would conflict with each other and fail the whole batch."""
+    batch: list[IssueJob] = []
+    rest: list[IssueJob] = []
+    seen: set[UUID] = set()
+    for job in pending:
+        if job.invoice.id in seen or len(batch) == MAX_BATCH:
+            rest.append(job)
+        else:
+            seen.add(job.invoice.id)
+            batch.append(job)
+    return batch, rest
