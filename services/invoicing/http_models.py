@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
@@ -118,6 +119,12 @@ class InvoiceSummary(BaseModel):
     due_date: date | None
     overdue: bool = Field(description="Past its due date in the clinic's timezone, still owed")
     created_at: datetime
+
+    @classmethod
+    def of_row(cls, row: Mapping[str, Any], overdue: bool) -> InvoiceSummary:
+        """From a row of the invoice list (invoicing.invoice_list)."""
+        fields = {name: row[name] for name in cls.model_fields if name in row}
+        return cls(id=row["invoice_id"], overdue=overdue, **fields)
 
 
 class InvoiceOut(InvoiceSummary):

@@ -102,22 +102,9 @@ async def list_invoices(
     for row in page.rows:
         access.read("invoice", row["invoice_id"])
     return InvoiceList(
-        data=[
-            InvoiceSummary(
-                id=row["invoice_id"], overdue=is_overdue(row, today), **_summary_fields(row)
-            )
-            for row in page.rows
-        ],
+        data=[InvoiceSummary.of_row(row, is_overdue(row, today)) for row in page.rows],
         has_more=page.has_more,
     )
-
-
-def _summary_fields(row) -> dict:
-    fields = dict(row)
-    fields.pop("invoice_id")
-    for internal in ("clinic_id", "created_seq", "version"):
-        fields.pop(internal)
-    return fields
 
 
 @router.get(
