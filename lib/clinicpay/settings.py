@@ -11,10 +11,11 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from auth import TokenCodec
+from auth import LinkCodec, TokenCodec
 from storage import DatabaseUrl
 
 EMBEDDED_JWT_SECRET = "clinicpay-embedded-only-not-a-secret"
+EMBEDDED_LINK_SECRET = "clinicpay-embedded-only-patient-links"
 
 
 class ServiceSettings(BaseSettings):
@@ -27,6 +28,9 @@ class ServiceSettings(BaseSettings):
     jwt_algorithm: Literal["HS256", "RS256"] = "HS256"
     jwt_secret: SecretStr | None = None
     jwt_public_key: SecretStr | None = None
+    link_secret: SecretStr | None = Field(
+        default=None, description="signs patients' secure links (reminders mint, portal verifies)"
+    )
     log_json: bool = True
     log_level: str = "INFO"
 
@@ -46,6 +50,13 @@ class ServiceSettings(BaseSettings):
     @property
     def database(self) -> DatabaseUrl:
         return DatabaseUrl(self.database_url)
+
+    def link_codec(self) -> LinkCodec:
+        if self.link_secret:
+            return LinkCodec(self.link_secret.get_secret_value())
+        if self.clinicpay_env != "embedded":
+            raise ValueError("LINK_SECRET is required outside the embedded default")
+        return LinkCodec(EMBEDDED_LINK_SECRET)
 
     def token_codec(self) -> TokenCodec:
         if self.jwt_algorithm == "RS256":

@@ -4,6 +4,7 @@ concurrent requests with one key produce one effect (the second waits for the fi
 
 Keys are scoped to the caller's clinic and kept for 24 hours. A request that ends in a 5xx
 stores nothing, so a retry runs again; 401, 403 and 429 answers are not stored either.
+A service whose answers hold PHI gives the store a cipher: stored bodies are then encrypted.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import json
 import random
 import re
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
+from typing import Protocol
 
 import asyncpg
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -43,6 +45,12 @@ CREATE TABLE IF NOT EXISTS {schema}.idempotency_keys (
 """
 
 
+class BodyCipher(Protocol):
+    def encrypt(self, plaintext: bytes) -> bytes: ...
+
+    def decrypt(self, ciphertext: bytes) -> bytes: ...
+
+
 @dataclass(frozen=True)
 class Stored:
     request_hash: str
@@ -58,11 +66,13 @@ class IdempotencyStore:
         schema: str,
         ttl: timedelta = timedelta(hours=24),
         lease: timedelta = timedelta(seconds=30),
+        cipher: BodyCipher | None = None,
     ) -> None:
         self.pool = pool
         self.table = f"{schema}.idempotency_keys"
         self.ttl = ttl
         self.lease = lease
+        self.cipher = cipher
 
     async def claim(self, scope: str, key: str, request_hash: str) -> Stored | None:
         """None when this request may run; else what is stored under the key."""
@@ -96,9 +106,16 @@ class IdempotencyStore:
                 scope,
                 key,
             )
-        return Stored(**dict(row)) if row else Stored(request_hash, None, None, None)
+        if row is None:
+            return Stored(request_hash, None, None, None)
+        stored = Stored(**dict(row))
+        if self.cipher is not None and stored.body is not None:
+            stored = replace(stored, body=self.cipher.decrypt(stored.body))
+        return stored
 
     async def complete(self, scope: str, key: str, status: int, content_type: str, body: bytes):
+        if self.cipher is not None:
+            body = self.cipher.encrypt(body)
         await self.pool.execute(
             f"""UPDATE {self.table} SET status = $3, content_type = $4, body = $5
                 WHERE scope = $1 AND key = $2""",

@@ -84,3 +84,27 @@ def test_one_database_url_configures_both_drivers(url, host, port, user, dbname)
 def test_a_database_url_that_is_not_postgres_is_refused():
     with pytest.raises(ValueError):
         DatabaseUrl("mysql://root@localhost/db")
+
+
+def test_a_patient_link_is_bound_to_its_account_and_expires():
+    from auth import LinkCodec
+
+    links = LinkCodec("patient-link-secret-long-enough-for-hs256!")
+    clinic, account = uuid.uuid4(), uuid.uuid4()
+    claims = links.verify(links.mint(clinic_id=clinic, account_id=account))
+    assert (claims.clinic_id, claims.account_id) == (clinic, account)
+    with pytest.raises(InvalidToken):
+        links.verify(links.mint(clinic_id=clinic, account_id=account, now=0, ttl_seconds=60))
+
+
+def test_a_link_is_not_a_staff_token_and_a_staff_token_is_not_a_link():
+    from auth import LinkCodec
+
+    shared = "the-same-secret-used-by-mistake-for-both-kinds"
+    links, staff = LinkCodec(shared), TokenCodec(verify_key=shared)
+    link = links.mint(clinic_id=uuid.uuid4(), account_id=uuid.uuid4())
+    token = staff.mint(subject="x", clinic_id=uuid.uuid4(), roles=["admin"])
+    with pytest.raises(InvalidToken):
+        staff.verify(link)
+    with pytest.raises(InvalidToken):
+        links.verify(token)

@@ -1,4 +1,5 @@
-"""Composition root of invoicing: builds the application, the HTTP app and the relay."""
+"""Composition root of invoicing: builds the application, the HTTP app, the relay and the
+worker (payments consumer and invoice-list projector)."""
 
 from __future__ import annotations
 
@@ -6,31 +7,36 @@ import asyncio
 from contextlib import asynccontextmanager
 
 import asyncpg
+from eventsourcing.cryptography import AESCipher
+from eventsourcing.utils import Environment
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 
 from eventbus import kafka
 from eventbus.relay import POSITION_DDL, Leadership, OutboxRelay, RelayPositions
 from eventbus.topics import INVOICING, ensure_topics
-from httpapi import AccessLog, ProblemSpec, create_service_app
+from httpapi import AccessLog, create_service_app
 from httpapi.access import DDL as ACCESS_LOG_DDL
 from httpapi.idempotency import DDL as IDEMPOTENCY_DDL
 from httpapi.idempotency import IdempotencyStore
-from invoicing import api
+from invoicing import account_routes, clinic_routes, fhir_routes, invoice_routes
 from invoicing.application import Invoicing
-from invoicing.domain import InvalidInvoice, InvoiceNotDraft, InvoiceNotFound
+from invoicing.invoice_list import InvoiceListProjector, view_for
+from invoicing.invoice_list_reader import InvoiceListReader
+from invoicing.problem_types import DOMAIN_PROBLEMS, problem_schema
 from invoicing.relay import InvoiceContracts
 from invoicing.settings import InvoicingSettings
+from invoicing.worker import run_worker as run_invoicing_worker
 from storage import migration_session
 
-DOMAIN_ERRORS = {
-    InvoiceNotFound: ProblemSpec(404, "invoice-not-found", "No such invoice"),
-    InvoiceNotDraft: ProblemSpec(409, "invoice-not-draft", "The invoice is no longer a draft"),
-    InvalidInvoice: ProblemSpec(422, "invalid-invoice", "The invoice breaks a billing rule"),
-}
+
+def build_application(settings: InvoicingSettings, pool_size: int | None = None) -> Invoicing:
+    return Invoicing(env=settings.eventsourcing_env(pool_size))
 
 
-def build_application(settings: InvoicingSettings) -> Invoicing:
-    return Invoicing(env=settings.eventsourcing_env())
+def body_cipher(settings: InvoicingSettings) -> AESCipher:
+    """Encrypts stored idempotent responses: an account's response holds PHI."""
+    return AESCipher(Environment(env={AESCipher.CIPHER_KEY: settings.cipher_key()}))
 
 
 async def migrate(settings: InvoicingSettings) -> None:
@@ -45,20 +51,30 @@ async def migrate(settings: InvoicingSettings) -> None:
 
 
 def _create_event_tables(settings: InvoicingSettings) -> None:
-    env = settings.eventsourcing_env() | {"CREATE_TABLE": "yes"}
+    env = settings.eventsourcing_env(pool_size=1) | {"CREATE_TABLE": "yes"}
     app = Invoicing(env=env)
-    app.close()
+    try:
+        view_for(app, create_table=True)
+    finally:
+        app.close()
 
 
 def create_http_app(settings: InvoicingSettings) -> FastAPI:
     invoicing = build_application(settings)
     dsn = settings.database.asyncpg_dsn()
+    schema = settings.invoicing_db_schema
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        app.state.pool = await asyncpg.create_pool(dsn, min_size=1, max_size=8)
-        app.state.idempotency_store = IdempotencyStore(app.state.pool, settings.invoicing_db_schema)
-        app.state.access_log = AccessLog(app.state.pool, settings.invoicing_db_schema)
+        app.state.pool = await asyncpg.create_pool(
+            dsn, min_size=1, max_size=settings.invoicing_db_pool_size, reset=_keep_session
+        )
+        app.state.idempotency_store = IdempotencyStore(
+            app.state.pool, schema, cipher=body_cipher(settings)
+        )
+        app.state.access_log = AccessLog(app.state.pool, schema)
+        projector = InvoiceListProjector(invoicing, view_for(invoicing))
+        app.state.invoice_list = InvoiceListReader(app.state.pool, schema, projector)
         try:
             yield
         finally:
@@ -72,16 +88,44 @@ def create_http_app(settings: InvoicingSettings) -> FastAPI:
         title="clinicpay invoicing",
         token_codec=settings.token_codec(),
         readiness={"postgres": database_ready},
-        domain_errors=DOMAIN_ERRORS,
+        domain_errors=DOMAIN_PROBLEMS,
         lifespan=lifespan,
     )
     app.state.invoicing = invoicing
-    app.include_router(api.router)
+    for module in (invoice_routes, account_routes, clinic_routes, fhir_routes):
+        app.include_router(module.router)
+    install_openapi(app)
     return app
 
 
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """Returns a connection to the pool without asyncpg's reset query (a round trip per
+    release): the API's statements leave no session state (no LISTEN, advisory locks, SET,
+    cursors or prepared transactions) for a reset to clear."""
+
+
+def install_openapi(app: FastAPI) -> None:
+    """The generated document, plus the schemas that error responses refer to."""
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            document = get_openapi(
+                title=app.title,
+                version=app.version,
+                description="Invoices, billing accounts and clinic settings; FHIR R4 in and out.",
+                routes=app.routes,
+            )
+            schemas = document.setdefault("components", {}).setdefault("schemas", {})
+            schemas["Problem"] = problem_schema()
+            schemas.update(fhir_routes.FHIR_SCHEMAS)
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi
+
+
 async def run_relay(settings: InvoicingSettings, stop: asyncio.Event) -> None:
-    invoicing = build_application(settings)
+    invoicing = build_application(settings, pool_size=1)
     await ensure_topics(settings.kafka_bootstrap_servers, partitions=settings.topic_partitions)
     pool = await asyncpg.create_pool(settings.database.asyncpg_dsn(), min_size=1, max_size=2)
     producer = kafka.producer(settings.kafka_bootstrap_servers)
@@ -102,4 +146,12 @@ async def run_relay(settings: InvoicingSettings, stop: asyncio.Event) -> None:
         await leadership.release()
         await producer.stop()
         await pool.close()
+        invoicing.close()
+
+
+async def run_worker(settings: InvoicingSettings, stop: asyncio.Event) -> None:
+    invoicing = build_application(settings, pool_size=2)
+    try:
+        await run_invoicing_worker(settings, invoicing, stop)
+    finally:
         invoicing.close()

@@ -1,4 +1,4 @@
-"""`clinicpay invoicing api|relay`: the invoicing processes."""
+"""`clinicpay invoicing api|relay|worker|rebuild-invoice-list`: the invoicing processes."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from clinicpay.suite import Process
 PROCESSES = (
     Process("invoicing-api", ("invoicing", "api"), "INVOICING_PORT", 8001, "INVOICING_URL"),
     Process("invoicing-relay", ("invoicing", "relay")),
+    Process("invoicing-worker", ("invoicing", "worker")),
 )
 
 
@@ -22,6 +23,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     api.set_defaults(handler=_api)
     relay = sub.add_parser("relay", help="publish recorded events to Kafka (outbox relay)")
     relay.set_defaults(handler=_relay)
+    worker = sub.add_parser(
+        "worker", help="apply payments to invoices; keep the invoice list current"
+    )
+    worker.set_defaults(handler=_worker)
+    rebuild = sub.add_parser(
+        "rebuild-invoice-list", help="empty the invoice list; it is rebuilt from the events"
+    )
+    rebuild.set_defaults(handler=_rebuild_invoice_list)
 
 
 def _settings():
@@ -45,6 +54,25 @@ def _relay(args: argparse.Namespace) -> None:
 
     settings = _settings()
     processes.run_worker(lambda stop: run_relay(settings, stop), before=lambda: migrate(settings))
+
+
+def _worker(args: argparse.Namespace) -> None:
+    from invoicing.bootstrap import migrate, run_worker
+
+    settings = _settings()
+    processes.run_worker(lambda stop: run_worker(settings, stop), before=lambda: migrate(settings))
+
+
+def _rebuild_invoice_list(args: argparse.Namespace) -> None:
+    from invoicing.bootstrap import build_application
+    from invoicing.invoice_list import view_for
+
+    app = build_application(_settings(), pool_size=1)
+    try:
+        view_for(app).reset(app.name)
+    finally:
+        app.close()
+    print("the invoice list is empty; the worker (or the next list request) rebuilds it")
 
 
 async def migrate() -> None:

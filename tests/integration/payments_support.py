@@ -10,7 +10,16 @@ import httpx
 
 from eventbus.topics import PAYMENTS
 from tests.integration.harness import StaffClient, eventually, read_topic
-from tests.integration.test_walking_skeleton import issue_invoice
+from tests.integration.test_walking_skeleton import Account, issue_invoice, open_account
+
+_accounts: dict[uuid.UUID, Account] = {}
+
+
+def new_account(suite, staff: StaffClient) -> uuid.UUID:
+    """A billing account opened at invoicing, so its invoices can be issued."""
+    account = open_account(suite, staff)
+    _accounts[account.id] = account
+    return account.id
 
 
 def keyed(key: str | None = None) -> dict[str, str]:
@@ -45,7 +54,7 @@ def pay(
 
 async def open_invoice(suite, staff, db, account_id, amount: int, schema: str = "payments") -> str:
     """Issue an invoice through invoicing and wait until payments has seen it."""
-    invoice = issue_invoice(suite, staff, account_id, (1, amount))
+    invoice = issue_invoice(suite, staff, _accounts[account_id], (1, amount))
 
     async def known():
         return await db.fetchval(
@@ -60,13 +69,22 @@ async def published(
     bootstrap_servers: str, subject: str, event_type: str | None = None
 ) -> list[dict]:
     records = await read_topic(bootstrap_servers, PAYMENTS)
-    envelopes = [json.loads(r.value) for r in records]
+    envelopes = [envelope for r in records if (envelope := _envelope(r.value))]
     return [
         e
         for e in envelopes
-        if e["subject"] == subject
-        and (event_type is None or e["type"].endswith(f".{event_type}.v1"))
+        if e.get("subject") == subject
+        and (event_type is None or str(e.get("type")).endswith(f".{event_type}.v1"))
     ]
+
+
+def _envelope(value: bytes) -> dict | None:
+    """Other tests put malformed messages on the topic on purpose (dead-letter tests)."""
+    try:
+        document = json.loads(value)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return document if isinstance(document, dict) else None
 
 
 async def published_eventually(bootstrap_servers: str, subject: str, event_type: str) -> dict:

@@ -7,7 +7,7 @@ import uuid
 
 import httpx
 
-from tests.integration.test_walking_skeleton import draft_body
+from tests.integration.test_walking_skeleton import ACCOUNT_BODY, draft_body, open_account
 
 
 async def count_drafts(db) -> int:
@@ -19,7 +19,7 @@ async def count_drafts(db) -> int:
 
 async def test_a_retry_with_the_same_key_replays_the_first_answer(suite, staff, db):
     url = f"{suite.invoicing_api.url}/v1/invoices"
-    body = draft_body(uuid.uuid4(), (1, 4_200))
+    body = draft_body(open_account(suite, staff), (1, 4_200))
     key = {"Idempotency-Key": f"draft-{uuid.uuid4()}"}
     before = await count_drafts(db)
     first = staff.post(url, json=body, headers=key)
@@ -33,7 +33,7 @@ async def test_a_retry_with_the_same_key_replays_the_first_answer(suite, staff, 
 async def test_the_same_key_with_a_different_body_is_422_and_changes_nothing(suite, staff, db):
     url = f"{suite.invoicing_api.url}/v1/invoices"
     key = {"Idempotency-Key": f"draft-{uuid.uuid4()}"}
-    account = uuid.uuid4()
+    account = open_account(suite, staff)
     assert staff.post(url, json=draft_body(account, (1, 100)), headers=key).status_code == 201
     before = await count_drafts(db)
     changed = staff.post(url, json=draft_body(account, (1, 999)), headers=key)
@@ -43,18 +43,17 @@ async def test_the_same_key_with_a_different_body_is_422_and_changes_nothing(sui
 
 
 async def test_keys_are_scoped_to_the_callers_clinic(suite, staff, other_clinic_staff):
-    url = f"{suite.invoicing_api.url}/v1/invoices"
+    url = f"{suite.invoicing_api.url}/v1/accounts"
     key = {"Idempotency-Key": f"shared-{uuid.uuid4()}"}
-    body = draft_body(uuid.uuid4(), (1, 100))
-    mine = staff.post(url, json=body, headers=key)
-    theirs = other_clinic_staff.post(url, json=body, headers=key)
+    mine = staff.post(url, json=ACCOUNT_BODY, headers=key)
+    theirs = other_clinic_staff.post(url, json=ACCOUNT_BODY, headers=key)
     assert mine.status_code == theirs.status_code == 201
     assert mine.json()["id"] != theirs.json()["id"]
 
 
 async def test_twenty_concurrent_requests_with_one_key_make_one_invoice(suite, staff, db):
     url = f"{suite.invoicing_api.url}/v1/invoices"
-    body = draft_body(uuid.uuid4(), (1, 777))
+    body = draft_body(open_account(suite, staff), (1, 777))
     headers = {**staff.headers, "Idempotency-Key": f"burst-{uuid.uuid4()}"}
     before = await count_drafts(db)
     async with httpx.AsyncClient(timeout=30) as client:

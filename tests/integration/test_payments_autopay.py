@@ -11,6 +11,7 @@ from payments.application import ids
 from tests.integration.harness import eventually
 from tests.integration.payments_support import (
     consumed_past,
+    new_account,
     open_invoice,
     pay,
     post,
@@ -46,7 +47,7 @@ async def charge_due(suite, staff, account, mandate, period_start):
 
 
 async def test_autopay_charges_the_outstanding_balance_once_per_week(suite, staff, db):
-    account = uuid.uuid4()
+    account = new_account(suite, staff)
     await open_invoice(suite, staff, db, account, 4_500)
     await open_invoice(suite, staff, db, account, 1_250)
     card = save_card(suite.payments_api.url, staff, account)
@@ -97,7 +98,7 @@ async def test_autopay_with_nothing_owed_charges_nothing(suite, staff, db):
 
 
 async def test_turned_off_autopay_charges_nothing_and_an_account_has_one_mandate(suite, staff, db):
-    account = uuid.uuid4()
+    account = new_account(suite, staff)
     await open_invoice(suite, staff, db, account, 900)
     card = save_card(suite.payments_api.url, staff, account)
     mandate = enable(suite, staff, account, card).json()
@@ -129,7 +130,7 @@ async def test_a_card_in_use_by_autopay_cannot_be_removed(suite, staff):
 
 
 async def test_a_scheduled_payment_is_charged_once_when_its_day_comes(suite, staff, db):
-    account = uuid.uuid4()
+    account = new_account(suite, staff)
     invoice = await open_invoice(suite, staff, db, account, 2_000)
     card = save_card(suite.payments_api.url, staff, account)
     scheduled = pay(

@@ -9,6 +9,7 @@ from payments.application import ids
 from tests.integration.harness import eventually
 from tests.integration.payments_support import (
     consumed_past,
+    new_account,
     open_invoice,
     post,
     publish_reminder,
@@ -38,7 +39,7 @@ def get_plan(suite, staff, plan_id):
 
 
 async def new_plan(suite, staff, db, amounts=(6_000, 4_001), token="pm_card_visa", installments=3):
-    account = uuid.uuid4()
+    account = new_account(suite, staff)
     invoices = [await open_invoice(suite, staff, db, account, a) for a in amounts]
     card = save_card(suite.payments_api.url, staff, account, token)
     response = create_plan(suite, staff, account, invoices, card, installments)
@@ -190,7 +191,7 @@ async def test_an_invoice_can_be_in_only_one_active_plan(suite, staff, db):
 
 
 async def test_a_plan_of_unknown_or_settled_invoices_is_refused(suite, staff, db):
-    account = uuid.uuid4()
+    account = new_account(suite, staff)
     card = save_card(suite.payments_api.url, staff, account)
     response = create_plan(suite, staff, account, [str(uuid.uuid4())], card)
     assert response.status_code == 404

@@ -9,7 +9,7 @@ import httpx
 
 from tests.integration import stripe_support
 from tests.integration.harness import StaffClient, read_topic
-from tests.integration.payments_support import open_invoice, pay, post, save_card
+from tests.integration.payments_support import new_account, open_invoice, pay, post, save_card
 
 stripe_payments = stripe_support.stripe_payments  # the session's Stripe-configured deployment
 
@@ -47,7 +47,7 @@ async def every_stored_value(db) -> str:
 async def test_no_table_event_or_log_line_holds_a_card_number(
     suite, stripe_payments, staff, db, workdir
 ):
-    account = uuid.uuid4()
+    account = new_account(suite, staff)
     await open_invoice(suite, staff, db, account, 2_500, schema=stripe_support.SCHEMA)
     for number in TEST_CARDS:
         token = stripe_payments.tokenize(number)

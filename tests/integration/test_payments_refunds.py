@@ -9,6 +9,7 @@ import httpx
 
 from tests.integration.payments_support import (
     keyed,
+    new_account,
     open_invoice,
     pay,
     post,
@@ -27,7 +28,7 @@ def refund(suite, staff, payment_id, amount, reason="requested_by_customer", key
 
 
 async def captured_payment(suite, staff, db, invoice_amounts, amount):
-    account = uuid.uuid4()
+    account = new_account(suite, staff)
     invoices = [await open_invoice(suite, staff, db, account, a) for a in invoice_amounts]
     card = save_card(suite.payments_api.url, staff, account)
     response = pay(suite.payments_api.url, staff, account, card["id"], amount)

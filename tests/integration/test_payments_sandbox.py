@@ -6,6 +6,7 @@ import uuid
 
 from tests.integration.harness import eventually
 from tests.integration.payments_support import (
+    new_account,
     open_invoice,
     pay,
     post,
@@ -58,7 +59,7 @@ async def test_cards_the_gateway_declines_are_not_saved(suite, staff):
 async def test_paying_without_an_invoice_settles_the_oldest_first_and_keeps_the_rest_as_credit(
     suite, staff, db
 ):
-    account = uuid.uuid4()
+    account = new_account(suite, staff)
     older = await open_invoice(suite, staff, db, account, 3_000)
     newer = await open_invoice(suite, staff, db, account, 5_000)
     card = save_card(suite.payments_api.url, staff, account)
@@ -87,7 +88,7 @@ async def test_paying_without_an_invoice_settles_the_oldest_first_and_keeps_the_
 
 
 async def test_a_payment_for_one_invoice_pays_only_that_invoice(suite, staff, db):
-    account = uuid.uuid4()
+    account = new_account(suite, staff)
     older = await open_invoice(suite, staff, db, account, 3_000)
     newer = await open_invoice(suite, staff, db, account, 5_000)
     card = save_card(suite.payments_api.url, staff, account)
@@ -103,7 +104,7 @@ async def test_a_payment_for_one_invoice_pays_only_that_invoice(suite, staff, db
 async def test_a_card_that_fails_when_charged_records_a_failed_payment_and_moves_no_money(
     suite, staff, db
 ):
-    account = uuid.uuid4()
+    account = new_account(suite, staff)
     await open_invoice(suite, staff, db, account, 2_000)
     card = save_card(suite.payments_api.url, staff, account, "pm_card_chargeCustomerFail")
 

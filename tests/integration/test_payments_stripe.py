@@ -13,6 +13,7 @@ from tests.integration import stripe_support
 from tests.integration.harness import eventually
 from tests.integration.payments_support import (
     keyed,
+    new_account,
     open_invoice,
     post,
     published,
@@ -49,7 +50,7 @@ def get_payment(deployment, staff, payment_id):
 async def test_a_card_tokenised_at_stripe_is_saved_and_charged_through_the_sdk(
     suite, stripe_payments, staff, db
 ):
-    account = uuid.uuid4()
+    account = new_account(suite, staff)
     invoice = await open_invoice(suite, staff, db, account, 5_000, schema=SCHEMA)
     saved = save(stripe_payments, staff, account)
     assert saved.status_code == 201, saved.text

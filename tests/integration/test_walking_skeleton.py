@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import NamedTuple
 
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -12,10 +13,37 @@ from eventbus.topics import INVOICING
 from tests.integration.harness import StaffClient, eventually, read_topic
 
 
-def draft_body(account_id: uuid.UUID, *line_amounts: tuple[int, int]) -> dict:
+class Account(NamedTuple):
+    id: uuid.UUID
+    patient_id: uuid.UUID
+
+
+ACCOUNT_BODY = {
+    "guarantor": {
+        "name": "Jordan Example",
+        "email": "jordan@example.com",
+        "date_of_birth": "1984-03-02",
+        "contact_preference": "email",
+    },
+    "patients": [{"name": "Riley Example", "date_of_birth": "2019-07-14"}],
+}
+
+
+def open_account(suite, staff: StaffClient) -> Account:
+    """A billing account with one patient in the staff member's clinic."""
+    response = staff.post(f"{suite.invoicing_api.url}/v1/accounts", json=ACCOUNT_BODY)
+    assert response.status_code == 201, response.text
+    account = response.json()
+    return Account(uuid.UUID(account["id"]), uuid.UUID(account["patients"][0]["id"]))
+
+
+def draft_body(account: Account | uuid.UUID, *line_amounts: tuple[int, int]) -> dict:
+    """A draft for the account's patient; with a bare id, only well-formed, not valid."""
+    if not isinstance(account, Account):
+        account = Account(account, uuid.uuid4())
     return {
-        "account_id": str(account_id),
-        "patient_id": str(uuid.uuid4()),
+        "account_id": str(account.id),
+        "patient_id": str(account.patient_id),
         "currency": "USD",
         "due_date": "2030-01-31",
         "lines": [
@@ -30,10 +58,8 @@ def draft_body(account_id: uuid.UUID, *line_amounts: tuple[int, int]) -> dict:
     }
 
 
-def issue_invoice(suite, staff: StaffClient, account_id: uuid.UUID, *lines, headers=None) -> dict:
-    draft = staff.post(
-        f"{suite.invoicing_api.url}/v1/invoices", json=draft_body(account_id, *lines)
-    )
+def issue_invoice(suite, staff: StaffClient, account: Account, *lines, headers=None) -> dict:
+    draft = staff.post(f"{suite.invoicing_api.url}/v1/invoices", json=draft_body(account, *lines))
     assert draft.status_code == 201, draft.text
     issued = staff.post(
         f"{suite.invoicing_api.url}/v1/invoices/{draft.json()['id']}/issue", headers=headers or {}
@@ -48,8 +74,9 @@ def balance_of(suite, staff: StaffClient, account_id: uuid.UUID):
 
 
 async def test_an_issued_invoice_becomes_the_accounts_ledger_balance(suite, staff):
-    account_id = uuid.uuid4()
-    invoice = issue_invoice(suite, staff, account_id, (2, 7_500), (1, 1_999))
+    account = open_account(suite, staff)
+    account_id = account.id
+    invoice = issue_invoice(suite, staff, account, (2, 7_500), (1, 1_999))
     assert invoice["status"] == "issued"
     assert invoice["total_amount"] == 16_999
 
@@ -58,7 +85,7 @@ async def test_an_issued_invoice_becomes_the_accounts_ledger_balance(suite, staf
 
     assert await eventually(balance, timeout=10) == 16_999
 
-    second = issue_invoice(suite, staff, account_id, (1, 1))
+    second = issue_invoice(suite, staff, account, (1, 1))
     assert await eventually(lambda: _equals(balance, 17_000), timeout=10)
     assert second["total_amount"] == 1
 
@@ -68,10 +95,10 @@ async def _equals(check, expected):
 
 
 async def test_the_published_event_carries_the_requests_correlation_id(suite, staff):
-    account_id = uuid.uuid4()
+    account = open_account(suite, staff)
     correlation_id = f"req-{uuid.uuid4().hex[:12]}"
     invoice = issue_invoice(
-        suite, staff, account_id, (1, 5_000), headers={"X-Correlation-Id": correlation_id}
+        suite, staff, account, (1, 5_000), headers={"X-Correlation-Id": correlation_id}
     )
 
     async def published():
@@ -83,15 +110,16 @@ async def test_the_published_event_carries_the_requests_correlation_id(suite, st
     [envelope] = await eventually(published)
     assert envelope["type"] == "clinicpay.invoicing.InvoiceIssued.v1"
     assert envelope["correlationid"] == correlation_id
-    assert envelope["accountid"] == str(account_id)
+    assert envelope["accountid"] == str(account.id)
     assert envelope["clinicid"] == str(staff.clinic_id)
     assert envelope["data"]["total_amount"] == 5_000
     assert "Speech" not in json.dumps(envelope), "line descriptions stay inside invoicing"
 
 
 async def test_a_redelivered_event_leaves_the_balance_unchanged(suite, staff, db):
-    account_id = uuid.uuid4()
-    invoice = issue_invoice(suite, staff, account_id, (3, 2_500))
+    account = open_account(suite, staff)
+    account_id = account.id
+    invoice = issue_invoice(suite, staff, account, (3, 2_500))
 
     async def balance():
         return balance_of(suite, staff, account_id)
@@ -128,7 +156,8 @@ async def test_a_redelivered_event_leaves_the_balance_unchanged(suite, staff, db
 
 
 async def test_a_restarted_relay_publishes_nothing_twice_and_skips_nothing(suite, staff):
-    before_restart = [issue_invoice(suite, staff, uuid.uuid4(), (1, 100 + i)) for i in range(5)]
+    account = open_account(suite, staff)
+    before_restart = [issue_invoice(suite, staff, account, (1, 100 + i)) for i in range(5)]
 
     async def published_subjects():
         records = await read_topic(suite.infra.bootstrap_servers, INVOICING)
@@ -138,7 +167,7 @@ async def test_a_restarted_relay_publishes_nothing_twice_and_skips_nothing(suite
     assert await eventually(lambda: _contains(published_subjects, ids_before))
 
     suite.invoicing_relay.stop()
-    while_stopped = [issue_invoice(suite, staff, uuid.uuid4(), (1, 200 + i)) for i in range(5)]
+    while_stopped = [issue_invoice(suite, staff, account, (1, 200 + i)) for i in range(5)]
     suite.invoicing_relay.start()
 
     ids_all = ids_before | {invoice["id"] for invoice in while_stopped}
