@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from fastapi import FastAPI
 
@@ -23,8 +23,10 @@ def create_service_app(
     domain_errors: Mapping[type[Exception], ProblemSpec],
     lifespan=None,
     idempotency: str = "optional",
+    idempotency_exempt: Collection[str] = (),
 ) -> FastAPI:
-    """`idempotency`: "required", "optional" (POSTs with a key are deduplicated) or "off".
+    """`idempotency`: "required", "optional" (POSTs with a key are deduplicated) or "off";
+    `idempotency_exempt` lists paths whose callers cannot send a key (webhooks).
 
     With idempotency on, `app.state.idempotency_store` must be set before serving, and
     `app.state.access_log` always: routes record the patient records they touch.
@@ -33,7 +35,11 @@ def create_service_app(
     app.state.token_codec = token_codec
     app.add_middleware(AccessLogMiddleware)
     if idempotency != "off":
-        app.add_middleware(IdempotencyMiddleware, required=idempotency == "required")
+        app.add_middleware(
+            IdempotencyMiddleware,
+            required=idempotency == "required",
+            exempt_paths=tuple(idempotency_exempt),
+        )
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(CorrelationMiddleware)
     install_problem_handlers(app, domain_errors)

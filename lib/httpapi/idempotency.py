@@ -14,6 +14,7 @@ import hashlib
 import json
 import random
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Protocol
@@ -145,13 +146,25 @@ def request_hash(method: str, path: str, query: bytes, body: bytes) -> str:
 class IdempotencyMiddleware:
     """Wraps the app; finds its store and token codec on `app.state` at request time."""
 
-    def __init__(self, app: ASGIApp, required: bool = False, wait_seconds: float = 10.0) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        required: bool = False,
+        wait_seconds: float = 10.0,
+        exempt_paths: Collection[str] = (),
+    ) -> None:
         self.app = app
         self.required = required
         self.wait_seconds = wait_seconds
+        # Callers that cannot send a key (a gateway's webhooks) dedupe by their own event id.
+        self.exempt_paths = frozenset(exempt_paths)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST":
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "POST"
+            or scope["path"] in self.exempt_paths
+        ):
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])

@@ -1,1 +1,1 @@
-"""Payments: gateways, payment methods, payments, refunds, plans and autopay (to come)."""
+"""Payments: saved payment methods, charges, refunds, payment plans and weekly autopay."""

@@ -1,0 +1,1 @@
+"""HTTP entrypoints of payments: parse, call the application, shape the answer. Nothing else."""

@@ -1,0 +1,1 @@
+"""The payments application: commands on payments, methods, plans and mandates."""

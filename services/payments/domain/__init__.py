@@ -1,0 +1,1 @@
+"""The payments domain: rules and events, no I/O."""
