@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from httpapi import AccessLog, create_service_app
 from httpapi.access import DDL as ACCESS_LOG_DDL
-from portal import link_routes, patient_routes
+from portal import arrangement_routes, link_routes, patient_routes, statement_routes
 from portal.clients import Backends, ServiceTokens
 from portal.settings import PortalSettings
 from portal.store import PortalStore
@@ -81,6 +81,8 @@ def create_http_app(settings: PortalSettings) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(link_routes.router)
     app.include_router(patient_routes.router)
+    app.include_router(arrangement_routes.router)
+    app.include_router(statement_routes.router)
     _install_page_errors(app)
     return app
 

@@ -8,26 +8,13 @@ from datetime import date
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
+from portal.cards import SANDBOX_CARDS, chosen_card, declined
 from portal.money import InvalidAmount, parse_amount
 from portal.reads import AccountView, account_view
 from portal.receipts import receipt_text, receipt_view
-from portal.web import PatientSession, PortalDep, page, see_other, uuid_or_none
+from portal.web import PatientSession, PortalDep, page, see_other
 
 router = APIRouter(include_in_schema=False)
-
-SANDBOX_CARDS = (
-    ("pm_card_visa", "Visa ending 4242 — test card, charges succeed"),
-    ("pm_card_mastercard", "Mastercard ending 4444 — test card, charges succeed"),
-    ("pm_card_chargeCustomerFail", "Visa ending 0341 — test card, charges are declined"),
-    ("pm_card_chargeDeclined", "Visa ending 0002 — test card, declined when saved"),
-)
-DECLINES = {
-    "card_declined": "Your card was declined.",
-    "generic_decline": "Your card was declined.",
-    "insufficient_funds": "Your card was declined for insufficient funds.",
-    "expired_card": "Your card has expired.",
-    "incorrect_cvc": "The card's security code is incorrect.",
-}
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -111,9 +98,11 @@ async def pay(request: Request, portal: PortalDep, session: PatientSession) -> R
             return refuse("Choose the date to pay on.")
         if scheduled_for <= view.clinic.today():
             return refuse("Choose a date after today, or pay now.")
-    method_id, declined = await _card(portal, caller, session, view, form, form_id)
-    if declined:
-        return refuse(declined, 402)
+    method_id, refusal, status = await chosen_card(
+        portal.backends, caller, session.account_id, view.cards, form, form_id
+    )
+    if refusal:
+        return refuse(refusal, status)
     body = {
         "account_id": str(session.account_id),
         "amount": amount,
@@ -128,39 +117,10 @@ async def pay(request: Request, portal: PortalDep, session: PatientSession) -> R
         caller, "payments", "/v1/payments", body, key=f"portal-{form_id}-pay"
     )
     if answer.status == 402:
-        return refuse(_declined(answer.body.get("decline_code")), 402)
+        return refuse(declined(answer.body.get("decline_code")), 402)
     if not answer.ok:
         return refuse(_problem(answer.body), answer.status)
     return see_other(f"/receipts/{answer.body['id']}")
-
-
-async def _card(portal, caller, session, view, form, form_id) -> tuple[str | None, str | None]:
-    """The card to charge: a saved one of this account's, or a new one saved first."""
-    chosen = form.get("card", "")
-    if chosen != "new":
-        if uuid_or_none(chosen) and any(c["id"] == chosen for c in view.cards):
-            return chosen, None
-        return None, "Choose a card to pay with."
-    token = form.get("new_card_token", "")
-    if not token.startswith(("pm_", "tok_")) or len(token) > 255:
-        return None, "Enter your card details."
-    answer = await portal.backends.post(
-        caller,
-        "payments",
-        "/v1/payment-methods",
-        {"account_id": str(session.account_id), "token": token, "make_default": not view.cards},
-        key=f"portal-{form_id}-card",
-    )
-    if answer.status == 402:
-        return None, _declined(answer.body.get("decline_code"))
-    if not answer.ok:
-        return None, "That card could not be saved. Check the details or use another card."
-    return answer.body["id"], None
-
-
-def _declined(code: str | None) -> str:
-    reason = DECLINES.get(code or "", "Your card was declined.")
-    return f"{reason} Nothing was charged. Try another card."
 
 
 def _problem(body) -> str:

@@ -1,7 +1,7 @@
 // Stripe Elements: the card number goes from the browser to Stripe, never to this site.
 // The form then carries only the PaymentMethod id Stripe returns.
 (function () {
-  var form = document.getElementById("pay-form");
+  var form = document.querySelector("form[data-stripe-key]");
   if (!form || !window.Stripe) { return; }
   var stripe = window.Stripe(form.dataset.stripeKey);
   var card = stripe.elements().create("card");
