@@ -10,10 +10,12 @@ from zoneinfo import ZoneInfo
 from auth import LinkCodec
 from clinicpay.settings import EMBEDDED_LINK_SECRET
 from tests.integration.harness import eventually
-from tests.integration.invoicing_api import configure_clinic
+from tests.integration.invoicing_api import configure_clinic, send
+from tests.integration.payments_support import new_account, open_invoice, pay, save_card
 from tests.integration.reminders_support import (
     issued_for_new_account,
     mailbox_eventually,
+    new_clinic_staff,
     reminders_on_topic,
     scheduled,
     tick,
@@ -86,3 +88,64 @@ async def _count_mail(db, account_id: uuid.UUID) -> int:
     return await db.fetchval(
         "SELECT count(*) FROM reminders.mailbox WHERE account_id = $1", account_id
     )
+
+
+async def test_no_notice_after_the_invoice_is_paid(suite, staff, db):
+    account_id = new_account(suite, staff)
+    invoice_id = await open_invoice(suite, staff, db, account_id, 6_000)
+    steps = await scheduled(db, invoice_id)
+    card = save_card(suite.payments_api.url, staff, account_id)
+    response = pay(suite.payments_api.url, staff, account_id, card["id"], 6_000)
+    assert response.status_code == 201, response.text
+
+    async def paid_known():
+        return await db.fetchval(
+            """SELECT paid = 6000 FROM reminders.subjects
+               WHERE subject_type = 'invoice' AND subject_id = $1""",
+            invoice_id,
+        )
+
+    await eventually(paid_known, timeout=30)
+    tick(suite, steps["due+7"]["due_at"] + timedelta(hours=1))
+
+    after = await scheduled(db, invoice_id)
+    assert {
+        row["status"] for row in after.values() if row["due_at"] <= steps["due+7"]["due_at"]
+    } == {"skipped"}
+    assert {row["reason"] for row in after.values() if row["status"] == "skipped"} == {"paid"}
+    assert await reminders_on_topic(suite.infra.bootstrap_servers, invoice_id) == []
+    assert await _count_mail(db, account_id) == 0
+
+
+async def test_no_notice_for_a_voided_invoice_or_under_the_clinic_floor(suite, codec, db):
+    staff = new_clinic_staff(codec)
+    admin_put = send(
+        "PUT",
+        staff,
+        f"{suite.reminders_api.url}/v1/reminder-policy",
+        json={
+            "steps": [{"step": "due", "channels": ["email"]}],
+            "floor_amount": 100,
+        },
+    )
+    assert admin_put.status_code == 200, admin_put.text
+    small = issued_for_new_account(suite, staff, 99, due_date="2027-03-01")
+    voided = issued_for_new_account(suite, staff, 5_000, due_date="2027-03-01")
+    void = staff.post(f"{suite.invoicing_api.url}/v1/invoices/{voided['id']}/void")
+    assert void.status_code == 200, void.text
+    small_steps = await scheduled(db, small["id"], expected=1)
+    await scheduled(db, voided["id"], expected=1)
+
+    async def void_known():
+        return await db.fetchval(
+            """SELECT closed FROM reminders.subjects
+               WHERE subject_type = 'invoice' AND subject_id = $1""",
+            voided["id"],
+        )
+
+    assert await eventually(void_known, timeout=30) == "voided"
+    tick(suite, small_steps["due"]["due_at"] + timedelta(minutes=1))
+    assert (await scheduled(db, small["id"], expected=1))["due"]["reason"] == "under_floor"
+    assert (await scheduled(db, voided["id"], expected=1))["due"]["reason"] == "voided"
+    for invoice in (small, voided):
+        assert await reminders_on_topic(suite.infra.bootstrap_servers, invoice["id"]) == []
