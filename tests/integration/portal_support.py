@@ -116,6 +116,19 @@ def link_for(suite, clinic_id: uuid.UUID, account_id: uuid.UUID, **options) -> s
     return f"{suite.portal.url}/l/{token}"
 
 
+async def link_from_mailbox(suite, staff: StaffClient, db, family: Family, invoice: dict) -> str:
+    """The link in the notice reminders sent for `invoice`: its `issued` step is run now (the
+    scheduler's tick, as of the step's instant), and the dev mailbox holds the message."""
+    from tests.integration.reminders_support import mailbox_eventually, scheduled, tick
+
+    steps = await scheduled(db, invoice["id"])
+    tick(suite, steps["issued"]["due_at"])
+    messages = await mailbox_eventually(suite, staff, family.account_id)
+    [notice] = [m for m in messages if m["kind"] == "invoice_issued" and m["channel"] == "email"]
+    assert notice["link"].startswith(f"{suite.portal.url}/l/"), notice["link"]
+    return notice["link"]
+
+
 def dollars(cents: int) -> str:
     return f"${cents // 100:,}.{cents % 100:02d}"
 

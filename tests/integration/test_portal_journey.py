@@ -1,5 +1,6 @@
-"""A family pays its bill in a real browser on a phone-sized screen: from the notice's link
-through the date-of-birth check to a receipt and a zero balance read from the ledger."""
+"""A family pays its bill in a real browser on a phone-sized screen: from the link in the
+notice reminders sent, through the date-of-birth check, to a receipt and a zero balance read
+from the ledger."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from tests.integration.portal_support import (
     issue,
     ledger_balance,
     link_for,
+    link_from_mailbox,
     open_family,
     settled,
 )
@@ -41,7 +43,7 @@ async def test_a_parent_pays_an_invoice_and_sees_a_receipt_and_a_zero_balance(
     await settled(suite, staff, db, family)
     page = phone
 
-    await page.goto(link_for(suite, staff.clinic_id, family.account_id))
+    await page.goto(await link_from_mailbox(suite, staff, db, family, invoice))
     await page.steps.shot("link-opened")
     await page.get_by_label("Date of birth").fill("1990-01-01")
     await page.get_by_role("button", name="Continue").click()
