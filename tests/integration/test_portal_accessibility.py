@@ -18,6 +18,7 @@ WCAG = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "w
 
 
 async def _serious_violations(page) -> list[str]:
+    await page.wait_for_load_state("load")
     results = await Axe().run(page, options={**WCAG, "resultTypes": ["violations"]})
     assert results.response["testEngine"]["name"] == "axe-core"
     return [
@@ -44,12 +45,14 @@ async def test_no_page_has_a_serious_accessibility_violation(suite, staff, db, p
     found += await _serious_violations(page)
     await page.get_by_label("Date of birth").fill(GUARANTOR_DOB)
     await page.get_by_role("button", name="Continue").click()
+    await expect(page.get_by_role("heading", name="Your account")).to_be_visible()
 
     for path in ("/home", "/pay", "/plan", "/autopay", "/statement"):
         await page.goto(f"{suite.portal.url}{path}")
         found += await _serious_violations(page)
     await page.goto(f"{suite.portal.url}/plan")
     await page.get_by_role("button", name="Preview the schedule").click()
+    await expect(page.get_by_role("heading", name="Check your payment plan")).to_be_visible()
     found += await _serious_violations(page)
     await page.goto(f"{suite.portal.url}/pay")
     await page.get_by_label("Another amount").check()
@@ -62,6 +65,7 @@ async def test_no_page_has_a_serious_accessibility_violation(suite, staff, db, p
     await expect(page.get_by_role("status")).to_be_visible()
     found += await _serious_violations(page)
     await page.get_by_role("button", name="Sign out").click()
+    await expect(page.get_by_role("heading", name="You are signed out")).to_be_visible()
     found += await _serious_violations(page)
     assert found == []
 

@@ -73,7 +73,7 @@ def test_a_link_opens_one_session_and_expired_forged_or_used_links_open_none(sui
     expired = link_for(
         suite, staff.clinic_id, family.account_id, ttl_seconds=60, now=time.time() - 3600
     )
-    forged_token = LinkCodec("not-our-secret").mint(
+    forged_token = LinkCodec("not-the-portals-secret-but-long-enough-for-hs256").mint(
         clinic_id=staff.clinic_id, account_id=family.account_id
     )
     for refused in (expired, f"{suite.portal.url}/l/{forged_token}", f"{suite.portal.url}/l/x.y.z"):
