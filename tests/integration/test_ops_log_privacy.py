@@ -21,7 +21,13 @@ from tests.integration.payments_support import post
 # Logs of the stand-ins for other parties, not of clinicpay: the fake Stripe holds cards.
 NOT_OURS = {"localstripe.log", "tansu.log"}
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
-CARD_CANDIDATE = re.compile(r"(?<![\d-])[2-6](?:[ -]?\d){12,18}(?![\d-])")
+# A card number as people write it: 13-19 digits, or in groups (4-4-4-4, Amex's 4-6-5), not
+# part of a longer token such as a UUID or a hex id.
+CARD_CANDIDATE = re.compile(
+    r"(?<![\w-])(?:[2-6]\d{12,18}"
+    r"|[2-6]\d{3}([ -])\d{4}\1\d{4}\1\d{1,7}"
+    r"|3\d{3}([ -])\d{6}\2\d{5})(?![\w-])"
+)
 DOB_LITERAL = re.compile(r"""date_of_birth["']?\s*[:=]\s*["'](\d{4}-\d{2}-\d{2})["']""")
 DOB_FIELD = re.compile(r"(birth|dob)", re.IGNORECASE)
 TESTS = Path(__file__).resolve().parents[1]
@@ -41,7 +47,7 @@ def luhn_valid(digits: str) -> bool:
 
 
 def card_numbers_in(line: str) -> list[str]:
-    numbers = (re.sub(r"[ -]", "", match) for match in CARD_CANDIDATE.findall(line))
+    numbers = (re.sub(r"[ -]", "", match.group()) for match in CARD_CANDIDATE.finditer(line))
     return [n for n in numbers if 13 <= len(n) <= 19 and luhn_valid(n)]
 
 
@@ -77,6 +83,8 @@ def test_the_detectors_find_what_they_look_for():
         "5555555555554444",
     ]
     assert card_numbers_in("offset 4242424242424241 ts 1764219000123") == []
+    assert card_numbers_in("51985109-0861-40ec-9151-0ab809d6b0d7 af146c56-1833-4681-8946-28a") == []
+    assert card_numbers_in("amex 3782 822463 10005") == ["378282246310005"]
     assert offences('{"patient_dob": "x"}', set()) == ["field patient_dob"]
     assert "1984-03-02" in dates_of_birth_sent_by_the_tests()
 
