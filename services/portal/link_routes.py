@@ -32,13 +32,6 @@ LINK_COOKIE_SECONDS = 30 * 60
 NO_MATCH = "We could not confirm that date of birth. Check it and try again."
 
 
-def _redact_link(request: Request) -> None:
-    # The token is a credential: the request log and access log record the path after the
-    # route ran, so leave them a path without it.
-    request.scope["path"] = "/l/{token}"
-    request.scope["raw_path"] = b"/l/{token}"
-
-
 async def _claims(portal: Portal, token: str | None) -> LinkClaims | None:
     if not token or len(token) > 2048:
         return None
@@ -59,7 +52,6 @@ async def _claims(portal: Portal, token: str | None) -> LinkClaims | None:
 @router.get("/l/{token}", response_class=HTMLResponse)
 async def open_link(token: str, request: Request, portal: PortalDep) -> Response:
     claims = await _claims(portal, token)
-    _redact_link(request)
     if claims is None:
         return page(request, "link_refused.html", status_code=410)
     csrf = secrets.token_urlsafe(24)

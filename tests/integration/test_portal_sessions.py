@@ -211,4 +211,4 @@ def test_link_tokens_never_reach_the_portals_logs(suite, staff):
     lines = suite.portal.log_lines()
     assert lines and not [line for line in lines if token in line]
     requests = [json.loads(line) for line in lines if '"request"' in line]
-    assert any(r.get("path") == "/l/{token}" for r in requests)
+    assert any(r.get("route") == "/l/{token}" for r in requests)
