@@ -1,0 +1,38 @@
+"""`clinicpay relay republish` and `clinicpay consumers forget-offsets`: rebuilding lost
+topics from the event stores. Each service's `cli` module may declare
+`republish(from_position) -> str` (its relays) and `forget_consumer_offsets() -> str`
+(its consumers); these commands run every one declared and print what each did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from clinicpay.suite import service_modules
+
+
+def republish(from_position: int) -> list[str]:
+    return asyncio.run(_republish(from_position))
+
+
+def forget_consumer_offsets() -> list[str]:
+    return asyncio.run(_each("forget_consumer_offsets"))
+
+
+async def _republish(from_position: int) -> list[str]:
+    from clinicpay.settings import ServiceSettings
+    from eventbus.topics import ensure_topics
+
+    settings = ServiceSettings()
+    # A new cluster has no topics yet: make them before the relays publish into it.
+    await ensure_topics(settings.kafka_bootstrap_servers, partitions=settings.topic_partitions)
+    return await _each("republish", from_position)
+
+
+async def _each(hook: str, *args) -> list[str]:
+    done = []
+    for module in service_modules():
+        action = getattr(module, hook, None)
+        if action is not None:
+            done.append(f"{module.__name__.split('.')[0]}: {await action(*args)}")
+    return done
