@@ -181,8 +181,10 @@ async def test_a_lost_kafka_cluster_is_rebuilt_from_the_event_stores(recovery, c
             worker.stop()
         forgotten = clinicpay(suite, "consumers", "forget-offsets")
         assert "ledger:" in forgotten and "invoicing:" in forgotten
-        republished = clinicpay(suite, "relay", "republish", "--from", "0")
+        services = ("--service", "invoicing", "--service", "payments", "--service", "reminders")
+        republished = clinicpay(suite, "relay", "republish", "--from", "0", *services)
         assert "invoicing: 1 relay(s)" in republished and "payments: 1 relay(s)" in republished
+        assert "reminders:" in republished and "ledger" not in republished
         for worker in workers:
             worker.start()
 
