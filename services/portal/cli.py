@@ -17,6 +17,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     serve = sub.add_parser("serve", help="serve the portal's pages over HTTP")
     serve.add_argument("--host", default="127.0.0.1")
     serve.set_defaults(handler=_serve)
+    demo = sub.add_parser(
+        "demo-link",
+        help="a fresh portal link for the demo parent (seeds the demo clinic if missing)",
+    )
+    demo.set_defaults(handler=_demo_link)
 
 
 def _serve(args: argparse.Namespace) -> None:
@@ -27,6 +32,15 @@ def _serve(args: argparse.Namespace) -> None:
     processes.start(settings)
     asyncio.run(migrate(settings))
     processes.serve_http(create_http_app(settings), settings.portal_port, args.host)
+
+
+def _demo_link(args: argparse.Namespace) -> None:
+    import os
+
+    from clinicpay.demo import seed
+    from clinicpay.suite import with_ports
+
+    print(seed(with_ports(dict(os.environ))))
 
 
 async def migrate() -> None:
