@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import uuid
 
 from clinicpay import processes
 from clinicpay.suite import Process
@@ -22,6 +24,10 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="a fresh portal link for the demo parent (seeds the demo clinic if missing)",
     )
     demo.set_defaults(handler=_demo_link)
+    link = sub.add_parser("link", help="mint a portal link for an account, as notices carry")
+    link.add_argument("--clinic-id", type=uuid.UUID, required=True)
+    link.add_argument("--account-id", type=uuid.UUID, required=True)
+    link.set_defaults(handler=_link)
 
 
 def _serve(args: argparse.Namespace) -> None:
@@ -34,9 +40,17 @@ def _serve(args: argparse.Namespace) -> None:
     processes.serve_http(create_http_app(settings), settings.portal_port, args.host)
 
 
-def _demo_link(args: argparse.Namespace) -> None:
-    import os
+def _link(args: argparse.Namespace) -> None:
+    from auth import LinkCodec
+    from clinicpay.settings import EMBEDDED_LINK_SECRET
 
+    # Like `clinicpay token`: the embedded secret unless LINK_SECRET names another.
+    codec = LinkCodec(os.environ.get("LINK_SECRET", EMBEDDED_LINK_SECRET))
+    token = codec.mint(clinic_id=args.clinic_id, account_id=args.account_id)
+    print(f"{os.environ.get('PORTAL_URL', 'http://127.0.0.1:8005')}/l/{token}")
+
+
+def _demo_link(args: argparse.Namespace) -> None:
     from clinicpay.demo import seed
     from clinicpay.suite import with_ports
 
