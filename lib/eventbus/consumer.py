@@ -1,9 +1,12 @@
 """A consumer whose effects and position commit in one PostgreSQL transaction.
 
 Each batch of a partition is projected and its next offset stored in the same transaction;
-on assignment the consumer seeks to the stored offsets. The Kafka group offset is committed
-after the database commit, for lag monitoring only. A message that cannot be decoded or
-validated goes to `<topic>.dlq` with the reason, and the partition keeps moving.
+on assignment the consumer seeks to the stored offsets. The stored offset row is locked for
+the transaction and records below it are skipped, so a worker that lost the partition in a
+rebalance (and still holds an old batch) cannot apply it a second time. The Kafka group
+offset is committed after the database commit, for lag monitoring only. A message that
+cannot be decoded or validated, or that `check` refuses, goes to `<topic>.dlq` with the
+reason, and the partition keeps moving.
 """
 
 from __future__ import annotations
@@ -17,12 +20,14 @@ import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
-from contracts import Envelope, InvalidEvent, UnknownEventType, decode_envelope
+from contracts import Envelope, UnknownEventType, decode_envelope
 from eventbus.topics import dead_letter
 
 log = structlog.get_logger("consumer")
 
 Project = Callable[[asyncpg.Connection, Sequence["Delivery"]], Awaitable[None]]
+Check = Callable[[Envelope], None]
+RETRIED = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
 
 OFFSETS_DDL = """
 CREATE TABLE IF NOT EXISTS {schema}.consumer_offsets (
@@ -68,6 +73,7 @@ class ProjectionConsumer:
         schema: str,
         project: Project,
         max_records: int = 2000,
+        check: Check | None = None,
     ) -> None:
         self.name = name
         self.topics = tuple(topics)
@@ -77,6 +83,7 @@ class ProjectionConsumer:
         self.schema = schema
         self.project = project
         self.max_records = max_records
+        self.check = check
 
     async def seek_to_stored_offsets(self, partitions: list[TopicPartition]) -> None:
         rows = await self.pool.fetch(
@@ -100,37 +107,71 @@ class ProjectionConsumer:
                 await self.handle_batch(tp, records)
 
     async def handle_batch(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
-        deliveries: list[Delivery] = []
-        for record in records:
-            try:
-                envelope = decode_envelope(record.value)
-            except (InvalidEvent, UnknownEventType) as error:
-                await self.dead_letter(record, f"{type(error).__name__}: {error}")
-                continue
-            deliveries.append(
-                Delivery(envelope, record.topic, record.partition, record.offset, record.value)
-            )
         next_offset = records[-1].offset + 1
-        async with self.pool.acquire() as connection, connection.transaction():
-            await self.project(connection, deliveries)
-            await connection.execute(
-                f"""INSERT INTO {self.schema}.consumer_offsets
-                        (consumer, topic, partition, next_offset)
-                    VALUES ($1, $2, $3, $4)
-                    ON CONFLICT (consumer, topic, partition) DO UPDATE
-                    SET next_offset = GREATEST(consumer_offsets.next_offset, EXCLUDED.next_offset),
-                        updated_at = now()""",
-                self.name,
-                tp.topic,
-                tp.partition,
-                next_offset,
-            )
+        for attempt in range(5):
+            try:
+                await self._project_and_store(tp, records, next_offset)
+                break
+            except RETRIED:
+                if attempt == 4:
+                    raise
+                await asyncio.sleep(0.05 * (attempt + 1))
         try:
             await self.consumer.commit({tp: next_offset})
         except Exception as error:  # the database holds the position; this is for lag only
             log.warning(
                 "consumer.kafka_commit_failed", consumer=self.name, error=type(error).__name__
             )
+
+    async def _project_and_store(
+        self, tp: TopicPartition, records: list[ConsumerRecord], next_offset: int
+    ) -> None:
+        async with self.pool.acquire() as connection, connection.transaction():
+            stored = await self._lock_stored_offset(connection, tp)
+            if next_offset <= stored:
+                return  # another worker, or this one before a rebalance, projected these
+            deliveries = await self._decode([r for r in records if r.offset >= stored])
+            await self.project(connection, deliveries)
+            await connection.execute(
+                f"""UPDATE {self.schema}.consumer_offsets
+                    SET next_offset = $4, updated_at = now()
+                    WHERE consumer = $1 AND topic = $2 AND partition = $3""",
+                self.name,
+                tp.topic,
+                tp.partition,
+                next_offset,
+            )
+
+    async def _decode(self, records: list[ConsumerRecord]) -> list[Delivery]:
+        deliveries: list[Delivery] = []
+        for record in records:
+            try:
+                envelope = decode_envelope(record.value)
+                if self.check is not None:
+                    self.check(envelope)
+            except (ValueError, UnknownEventType) as error:  # InvalidEvent is a ValueError
+                await self.dead_letter(record, f"{type(error).__name__}: {error}")
+                continue
+            deliveries.append(
+                Delivery(envelope, record.topic, record.partition, record.offset, record.value)
+            )
+        return deliveries
+
+    async def _lock_stored_offset(self, connection: asyncpg.Connection, tp: TopicPartition) -> int:
+        await connection.execute(
+            f"""INSERT INTO {self.schema}.consumer_offsets (consumer, topic, partition, next_offset)
+                VALUES ($1, $2, $3, 0) ON CONFLICT DO NOTHING""",
+            self.name,
+            tp.topic,
+            tp.partition,
+        )
+        return await connection.fetchval(
+            f"""SELECT next_offset FROM {self.schema}.consumer_offsets
+                WHERE consumer = $1 AND topic = $2 AND partition = $3 FOR UPDATE""",
+            self.name,
+            tp.topic,
+            tp.partition,
+        )
 
     async def dead_letter(self, record: ConsumerRecord, reason: str) -> None:
         log.warning(
