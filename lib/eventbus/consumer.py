@@ -27,6 +27,7 @@ log = structlog.get_logger("consumer")
 
 Project = Callable[[asyncpg.Connection, Sequence["Delivery"]], Awaitable[None]]
 Check = Callable[[Envelope], None]
+Decode = Callable[[bytes], Envelope]
 RETRIED = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
 
 OFFSETS_DDL = """
@@ -74,6 +75,7 @@ class ProjectionConsumer:
         project: Project,
         max_records: int = 2000,
         check: Check | None = None,
+        decode: Decode = decode_envelope,
     ) -> None:
         self.name = name
         self.topics = tuple(topics)
@@ -84,6 +86,7 @@ class ProjectionConsumer:
         self.project = project
         self.max_records = max_records
         self.check = check
+        self.decode = decode
 
     async def seek_to_stored_offsets(self, partitions: list[TopicPartition]) -> None:
         rows = await self.pool.fetch(
@@ -146,7 +149,7 @@ class ProjectionConsumer:
         deliveries: list[Delivery] = []
         for record in records:
             try:
-                envelope = decode_envelope(record.value)
+                envelope = self.decode(record.value)
                 if self.check is not None:
                     self.check(envelope)
             except (ValueError, UnknownEventType) as error:  # InvalidEvent is a ValueError

@@ -16,6 +16,7 @@ from httpapi import AccessLog, create_service_app
 from httpapi.access import DDL as ACCESS_LOG_DDL
 from ledger import api, audit, audit_routes
 from ledger.audit import Verification
+from ledger.decoding import decode
 from ledger.postings import check_postable
 from ledger.projection import project
 from ledger.rebuild import REBUILD_SCHEMA, RebuildResult, rebuild
@@ -54,6 +55,8 @@ async def run_worker(settings: LedgerSettings, stop: asyncio.Event) -> None:
         schema="ledger",
         project=project,
         check=check_postable,
+        decode=decode,
+        max_records=settings.ledger_max_records,
     )
     try:
         await worker.run(stop)
