@@ -49,3 +49,4 @@ class ReminderDue(BaseModel):
     payment_id: UUID | None = None
     mandate_id: UUID | None = None
     period_start: Annotated[date | None, Field(description="First day of the autopay period, in the clinic's timezone.")] = None
+    due_date: Annotated[date | None, Field(description="The invoice's, installment's or scheduled payment's due date, in the clinic's timezone.")] = None

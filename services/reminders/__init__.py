@@ -1,1 +1,1 @@
-"""Reminders: the suite's clock - what falls due when, and telling people (to come)."""
+"""The reminders service: what falls due when, per clinic policy, and telling people about it."""
