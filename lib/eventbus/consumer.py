@@ -5,7 +5,7 @@ on assignment the consumer seeks to the stored offsets. The stored offset row is
 the transaction and records below it are skipped, so a worker that lost the partition in a
 rebalance (and still holds an old batch) cannot apply it a second time. The Kafka group
 offset is committed after the database commit, for lag monitoring only. A message that
-cannot be decoded or validated, or that `check` refuses, goes to `<topic>.dlq` with the
+cannot be decoded or validated, or that `prepare` refuses, goes to `<topic>.dlq` with the
 reason, and the partition keeps moving.
 """
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 import structlog
@@ -26,7 +27,7 @@ from eventbus.topics import dead_letter
 log = structlog.get_logger("consumer")
 
 Project = Callable[[asyncpg.Connection, Sequence["Delivery"]], Awaitable[None]]
-Check = Callable[[Envelope], None]
+Prepare = Callable[[Envelope], Any]
 Decode = Callable[[bytes], Envelope]
 RETRIED = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
 
@@ -49,6 +50,7 @@ class Delivery:
     partition: int
     offset: int
     raw: bytes
+    prepared: Any = None  # what `prepare` made of the envelope before the transaction
 
 
 class _SeekToStoredOffsets(ConsumerRebalanceListener):
@@ -74,7 +76,7 @@ class ProjectionConsumer:
         schema: str,
         project: Project,
         max_records: int = 2000,
-        check: Check | None = None,
+        prepare: Prepare | None = None,
         decode: Decode = decode_envelope,
     ) -> None:
         self.name = name
@@ -85,7 +87,7 @@ class ProjectionConsumer:
         self.schema = schema
         self.project = project
         self.max_records = max_records
-        self.check = check
+        self.prepare = prepare
         self.decode = decode
 
     async def seek_to_stored_offsets(self, partitions: list[TopicPartition]) -> None:
@@ -150,13 +152,14 @@ class ProjectionConsumer:
         for record in records:
             try:
                 envelope = self.decode(record.value)
-                if self.check is not None:
-                    self.check(envelope)
+                prepared = self.prepare(envelope) if self.prepare is not None else None
             except (ValueError, UnknownEventType) as error:  # InvalidEvent is a ValueError
                 await self.dead_letter(record, f"{type(error).__name__}: {error}")
                 continue
             deliveries.append(
-                Delivery(envelope, record.topic, record.partition, record.offset, record.value)
+                Delivery(
+                    envelope, record.topic, record.partition, record.offset, record.value, prepared
+                )
             )
         return deliveries
 

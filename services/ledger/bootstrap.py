@@ -17,7 +17,7 @@ from httpapi.access import DDL as ACCESS_LOG_DDL
 from ledger import api, audit, audit_routes
 from ledger.audit import Verification
 from ledger.decoding import decode
-from ledger.postings import check_postable
+from ledger.postings import postable_entry
 from ledger.projection import project
 from ledger.rebuild import REBUILD_SCHEMA, RebuildResult, rebuild
 from ledger.settings import LedgerSettings
@@ -54,7 +54,7 @@ async def run_worker(settings: LedgerSettings, stop: asyncio.Event) -> None:
         pool=pool,
         schema="ledger",
         project=project,
-        check=check_postable,
+        prepare=postable_entry,
         decode=decode,
         max_records=settings.ledger_max_records,
     )

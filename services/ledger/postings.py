@@ -214,10 +214,11 @@ def journal_entry_for(envelope: Envelope) -> JournalEntry | None:
     return rule(envelope) if rule else None
 
 
-def check_postable(envelope: Envelope) -> None:
-    """Raise UnpostableEvent for an event the ledger must not project (the consumer's check)."""
+def postable_entry(envelope: Envelope) -> JournalEntry | None:
+    """The event's entry, or UnpostableEvent for an event the ledger must not project; the
+    consumer calls it before its transaction and dead-letters what it refuses."""
     try:
-        journal_entry_for(envelope)
+        return journal_entry_for(envelope)
     except (KeyError, TypeError, ValueError) as error:
         if isinstance(error, UnpostableEvent):
             raise

@@ -34,8 +34,15 @@ POSTING_COLUMNS = (
 
 async def project(connection: asyncpg.Connection, deliveries: Sequence[Delivery]) -> None:
     fresh = await append_to_audit_log(connection, deliveries)
-    entries = [e for e in (journal_entry_for(d.envelope) for d in fresh) if e is not None]
+    entries = [e for e in (_entry_of(d) for d in fresh) if e is not None]
     await post(connection, "ledger", entries)
+
+
+def _entry_of(delivery: Delivery) -> JournalEntry | None:
+    # The worker's consumer prepared it (postings.postable_entry) before the transaction.
+    if delivery.prepared is not None:
+        return delivery.prepared
+    return journal_entry_for(delivery.envelope)
 
 
 async def append_to_audit_log(

@@ -10,8 +10,8 @@ from ledger.postings import (
     Posting,
     UnbalancedEntry,
     UnpostableEvent,
-    check_postable,
     journal_entry_for,
+    postable_entry,
 )
 
 CLINIC, ACCOUNT = uuid.uuid4(), uuid.uuid4()
@@ -188,11 +188,11 @@ def test_a_payment_whose_allocations_do_not_add_up_is_refused():
     bad = captured(10_000, [(uuid.uuid4(), 7_000)])
     bad.data["unallocated_amount"] = 0
     with pytest.raises(UnpostableEvent):
-        check_postable(bad)
+        postable_entry(bad)
 
 
 def test_an_event_naming_another_account_in_its_data_is_refused():
     other = issued(100)
     other.data["account_id"] = str(uuid.uuid4())
     with pytest.raises(UnpostableEvent):
-        check_postable(other)
+        postable_entry(other)
