@@ -49,7 +49,8 @@ async def test_every_money_event_moves_the_balance_as_designed(suite, staff, db)
     by_invoice = {uuid.UUID(i["invoice_id"]): i["balance"] for i in found["invoices"]}
     assert by_invoice == book.expected_invoices == {first: 5_000, second: 0, third: 0}
     assert await db.fetchval(
-        "SELECT count(*) FROM ledger.audit_log WHERE account_id = $1", book.account_id
+        "SELECT count(*) FROM ledger.audit_log WHERE event_id = ANY($1::uuid[])",
+        [e.id for e in events],
     ) == len(events)
 
 
