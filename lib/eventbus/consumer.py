@@ -22,6 +22,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.structs import ConsumerRecord
 
 from contracts import Envelope, UnknownEventType, decode_envelope
+from eventbus import metrics
 from eventbus.topics import dead_letter
 
 log = structlog.get_logger("consumer")
@@ -115,7 +116,7 @@ class ProjectionConsumer:
         next_offset = records[-1].offset + 1
         for attempt in range(5):
             try:
-                await self._project_and_store(tp, records, next_offset)
+                deliveries = await self._project_and_store(tp, records, next_offset)
                 break
             except RETRIED:
                 if attempt == 4:
@@ -127,14 +128,15 @@ class ProjectionConsumer:
             log.warning(
                 "consumer.kafka_commit_failed", consumer=self.name, error=type(error).__name__
             )
+        metrics.batch_committed(self.name, self.consumer, tp, deliveries, next_offset)
 
     async def _project_and_store(
         self, tp: TopicPartition, records: list[ConsumerRecord], next_offset: int
-    ) -> None:
+    ) -> list[Delivery]:
         async with self.pool.acquire() as connection, connection.transaction():
             stored = await self._lock_stored_offset(connection, tp)
             if next_offset <= stored:
-                return  # another worker, or this one before a rebalance, projected these
+                return []  # another worker, or this one before a rebalance, projected these
             deliveries = await self._decode([r for r in records if r.offset >= stored])
             await self.project(connection, deliveries)
             await connection.execute(
@@ -146,6 +148,7 @@ class ProjectionConsumer:
                 tp.partition,
                 next_offset,
             )
+        return deliveries
 
     async def _decode(self, records: list[ConsumerRecord]) -> list[Delivery]:
         deliveries: list[Delivery] = []
@@ -180,6 +183,7 @@ class ProjectionConsumer:
         )
 
     async def dead_letter(self, record: ConsumerRecord, reason: str) -> None:
+        metrics.dead_lettered(self.name, record.topic, reason)
         log.warning(
             "consumer.dead_lettered",
             consumer=self.name,
