@@ -24,6 +24,7 @@ from aiokafka.structs import ConsumerRecord
 from contracts import Envelope, UnknownEventType, decode_envelope
 from eventbus import metrics
 from eventbus.topics import dead_letter
+from eventbus.tracing import traced_projection
 
 log = structlog.get_logger("consumer")
 
@@ -86,7 +87,7 @@ class ProjectionConsumer:
         self.dlq_producer = dlq_producer
         self.pool = pool
         self.schema = schema
-        self.project = project
+        self.project = traced_projection(name, project)
         self.max_records = max_records
         self.prepare = prepare
         self.decode = decode
