@@ -100,6 +100,7 @@ async def test_the_dashboard_shows_balances_aging_payments_and_acts_after_confir
     await page.get_by_role("button", name="Yes, void invoice").click()
     await expect(page.get_by_test_id("invoice-status")).to_have_text("void")
     assert _invoice(suite, staff, to_void)["status"] == "void"
+    await _balance_becomes(suite, staff, first.account_id, 8_000)
 
     # Credit an adjustment on the other.
     await page.goto(f"{suite.portal.url}/staff/invoices/{kept['id']}")
@@ -110,6 +111,7 @@ async def test_the_dashboard_shows_balances_aging_payments_and_acts_after_confir
     await page.get_by_role("button", name="Yes, credit an adjustment").click()
     await expect(page.get_by_test_id("amount-due")).to_have_text(dollars(6_500))
     assert _invoice(suite, staff, kept)["amount_adjusted"] == 1_500
+    await _balance_becomes(suite, staff, first.account_id, 6_500)
 
     # Refund part of the second family's payment.
     await page.goto(f"{suite.portal.url}/staff/accounts/{second.account_id}")
@@ -122,6 +124,7 @@ async def test_the_dashboard_shows_balances_aging_payments_and_acts_after_confir
     await page.steps.shot("refunded")
     refunded = staff.get(f"{suite.payments_api.url}/v1/payments/{payment['id']}").json()
     assert refunded["refunded_amount"] == 500
+    await _balance_becomes(suite, staff, second.account_id, 3_500)
 
     # Write off what remains on the second family's invoice.
     await page.goto(f"{suite.portal.url}/staff/invoices/{paid_into['id']}")
@@ -130,6 +133,7 @@ async def test_the_dashboard_shows_balances_aging_payments_and_acts_after_confir
     await page.get_by_role("button", name="Yes, write off what is due").click()
     await expect(page.get_by_test_id("invoice-status")).to_have_text("written off")
     assert _invoice(suite, staff, paid_into)["status"] == "written_off"
+    await _balance_becomes(suite, staff, second.account_id, 0)
 
 
 async def test_a_finance_role_reads_but_the_billing_service_refuses_its_changes(
