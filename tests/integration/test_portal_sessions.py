@@ -212,3 +212,42 @@ def test_link_tokens_never_reach_the_portals_logs(suite, staff):
     assert lines and not [line for line in lines if token in line]
     requests = [json.loads(line) for line in lines if '"request"' in line]
     assert any(r.get("route") == "/l/{token}" for r in requests)
+
+
+async def test_every_read_and_payment_is_traced_to_the_family_session(suite, staff, db):
+    family = open_family(suite, staff, "Mo Greer", ("Liv Greer", "2006-06-06"))
+    issue(suite, staff, family, "Liv Greer", ("Speech therapy", "2026-11-14", 1, 2_500))
+    await settled(suite, staff, db, family)
+    client = signed_in_client(link_for(suite, staff.clinic_id, family.account_id))
+    form = client.get(f"{suite.portal.url}/pay").text
+    paid = client.post(
+        f"{suite.portal.url}/pay",
+        data={
+            "csrf_token": csrf_of(form),
+            "form_id": uuid.uuid4().hex,
+            "amount_choice": "full",
+            "card": "new",
+            "new_card_token": "pm_card_visa",
+            "when": "now",
+        },
+    )
+    payment_id = paid.headers["location"].rsplit("/", 1)[1]
+    actors = await db.fetch(
+        """SELECT DISTINCT actor, purpose FROM payments.access_log
+           WHERE record_id = $1 AND action = 'change'""",
+        payment_id,
+    )
+    assert [(a["actor"].split(":")[0], a["purpose"]) for a in actors] == [
+        ("portal for guarantor-session", "patient portal")
+    ]
+    session = actors[0]["actor"].rsplit(":", 1)[1]
+    assert (
+        await db.fetchval("SELECT account_id FROM portal.sessions WHERE reference = $1", session)
+        == family.account_id
+    )
+    reads = await db.fetchval(
+        """SELECT count(*) FROM invoicing.access_log
+           WHERE record_id = $1 AND purpose = 'patient portal'""",
+        str(family.account_id),
+    )
+    assert reads > 0, "invoicing records the portal's reads of the account"
