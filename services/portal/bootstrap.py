@@ -51,7 +51,11 @@ def create_http_app(settings: PortalSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         pool = await asyncpg.create_pool(dsn, min_size=1, max_size=4)
-        client = httpx.AsyncClient(timeout=settings.portal_http_timeout_seconds)
+        # Let idle connections go before the services' servers close them (uvicorn: 5 s).
+        client = httpx.AsyncClient(
+            timeout=settings.portal_http_timeout_seconds,
+            limits=httpx.Limits(keepalive_expiry=3.0),
+        )
         app.state.access_log = AccessLog(pool, "portal")
         app.state.portal = Portal(
             settings=settings,

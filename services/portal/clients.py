@@ -106,12 +106,19 @@ class Backends:
         accept: str = "application/json",
     ) -> Answer:
         headers = caller.headers(idempotency_key) | {"Accept": accept}
-        try:
-            response = await self.client.request(
-                method, self.urls[service] + path, json=json, params=params, headers=headers
-            )
-        except httpx.HTTPError as error:
-            raise ServiceUnavailable(f"{service}: {type(error).__name__}") from None
+        for attempt in (1, 2):
+            try:
+                response = await self.client.request(
+                    method, self.urls[service] + path, json=json, params=params, headers=headers
+                )
+                break
+            except (httpx.RemoteProtocolError, httpx.ConnectError, httpx.ReadError) as error:
+                # A kept-alive connection the server closed as we reused it: the request did
+                # not run, or runs once under its Idempotency-Key. Reads are safe to repeat.
+                if attempt == 2 or not (method == "GET" or idempotency_key):
+                    raise ServiceUnavailable(f"{service}: {type(error).__name__}") from None
+            except httpx.HTTPError as error:
+                raise ServiceUnavailable(f"{service}: {type(error).__name__}") from None
         if response.status_code >= 500:
             raise ServiceUnavailable(f"{service}: {response.status_code}")
         if "json" in response.headers.get("content-type", ""):

@@ -106,8 +106,8 @@ async def settled(suite, staff: StaffClient, db, family: Family) -> None:
         )
         return known == len(family.invoices)
 
-    await eventually(ledger_has_all, timeout=30)
-    await eventually(payments_knows_all, timeout=30)
+    await eventually(ledger_has_all, timeout=60)
+    await eventually(payments_knows_all, timeout=60)
 
 
 def link_for(suite, clinic_id: uuid.UUID, account_id: uuid.UUID, **options) -> str:
@@ -119,11 +119,21 @@ def link_for(suite, clinic_id: uuid.UUID, account_id: uuid.UUID, **options) -> s
 async def link_from_mailbox(suite, staff: StaffClient, db, family: Family, invoice: dict) -> str:
     """The link in the notice reminders sent for `invoice`: its `issued` step is run now (the
     scheduler's tick, as of the step's instant), and the dev mailbox holds the message."""
-    from tests.integration.reminders_support import mailbox_eventually, scheduled, tick
+    from tests.integration.reminders_support import mailbox, tick
 
-    steps = await scheduled(db, invoice["id"])
-    tick(suite, steps["issued"]["due_at"])
-    messages = await mailbox_eventually(suite, staff, family.account_id)
+    async def issued_step():
+        return await db.fetchval(
+            """SELECT due_at FROM reminders.schedule
+               WHERE subject_type = 'invoice' AND subject_id = $1 AND step = 'issued'""",
+            invoice["id"],
+        )
+
+    tick(suite, await eventually(issued_step, timeout=90))
+
+    async def delivered():
+        return mailbox(suite, staff, family.account_id)
+
+    messages = await eventually(delivered, timeout=90)
     [notice] = [m for m in messages if m["kind"] == "invoice_issued" and m["channel"] == "email"]
     assert notice["link"].startswith(f"{suite.portal.url}/l/"), notice["link"]
     return notice["link"]
