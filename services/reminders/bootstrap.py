@@ -95,7 +95,7 @@ async def run_worker(settings: RemindersSettings, stop: asyncio.Event, clock: Cl
     sender = delivery(settings, pool, contacts)
     try:
         await asyncio.gather(
-            intake.run(stop),
+            consume(intake, stop),
             every(settings.reminders_tick_seconds, stop, lambda: tick(pool, contacts, clock.now())),
             every(settings.reminders_delivery_interval_seconds, stop, sender.deliver_due),
         )
@@ -104,6 +104,19 @@ async def run_worker(settings: RemindersSettings, stop: asyncio.Event, clock: Cl
         await dlq.stop()
         await contacts.close()
         await pool.close()
+
+
+async def consume(intake: ProjectionConsumer, stop: asyncio.Event) -> None:
+    """A batch that fails (invoicing away while a clinic's timezone is first needed) is
+    rolled back; the consumer goes back to its stored offsets and tries again."""
+    while not stop.is_set():
+        try:
+            await intake.run(stop)
+        except Exception as error:
+            log.warning("reminders.intake_failed", error=type(error).__name__)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=2.0)
+            await intake.seek_to_stored_offsets(list(intake.consumer.assignment()))
 
 
 async def every(seconds: float, stop: asyncio.Event, work: Callable[[], Awaitable[int]]) -> None:
