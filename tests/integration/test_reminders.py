@@ -16,6 +16,7 @@ from tests.integration.reminders_support import (
     issued_for_new_account,
     mailbox_eventually,
     new_clinic_staff,
+    reminders_eventually,
     reminders_on_topic,
     scheduled,
     tick,
@@ -65,11 +66,7 @@ async def test_a_notice_is_sent_once_however_often_the_clock_is_ticked(suite, st
     for _ in range(3):
         tick(suite, at + timedelta(minutes=5))
 
-    async def settled():
-        rows = await reminders_on_topic(suite.infra.bootstrap_servers, invoice["id"])
-        return rows if rows else None
-
-    published = await settled()
+    published = await reminders_eventually(suite.infra.bootstrap_servers, invoice["id"], 1)
     # issued, due-3 and due were all due: only the latest went out.
     assert [p["data"]["step"] for p in published] == ["due"]
     statuses = {step: row["status"] for step, row in (await scheduled(db, invoice["id"])).items()}
@@ -149,3 +146,27 @@ async def test_no_notice_for_a_voided_invoice_or_under_the_clinic_floor(suite, c
     assert (await scheduled(db, voided["id"], expected=1))["due"]["reason"] == "voided"
     for invoice in (small, voided):
         assert await reminders_on_topic(suite.infra.bootstrap_servers, invoice["id"]) == []
+
+
+async def test_a_late_tick_at_night_holds_the_notice_until_the_clinic_morning(suite, codec, db):
+    staff = new_clinic_staff(codec)
+    configure_clinic(suite, codec, staff.clinic_id, name="Sunny Speech")
+    invoice = issued_for_new_account(suite, staff, 7_700, due_date="2027-02-10")
+    steps = await scheduled(db, invoice["id"])
+    night = steps["due"]["due_at"] + timedelta(hours=14)  # 22:00 in Chicago
+    assert night.astimezone(CHICAGO).hour == 22
+
+    assert tick(suite, night)["reminders_due"] == 0
+    waiting = (await scheduled(db, invoice["id"]))["due"]
+    assert waiting["status"] == "pending"
+    morning = steps["due"]["due_at"] + timedelta(days=1)
+    assert (
+        await db.fetchval(
+            "SELECT not_before FROM reminders.schedule WHERE subject_id = $1 AND step = 'due'",
+            invoice["id"],
+        )
+        == morning
+    )
+    assert tick(suite, morning + timedelta(minutes=1))["reminders_due"] == 1
+    [published] = await reminders_eventually(suite.infra.bootstrap_servers, invoice["id"], 1)
+    assert published["data"]["step"] == "due"

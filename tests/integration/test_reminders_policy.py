@@ -11,7 +11,7 @@ from tests.integration.reminders_support import (
     issued_for_new_account,
     mailbox,
     mailbox_eventually,
-    reminders_on_topic,
+    reminders_eventually,
     scheduled,
     tick,
 )
@@ -125,7 +125,7 @@ async def test_autopay_notice_the_day_before_then_the_charge_and_a_receipt(suite
     assert "tomorrow" in notice["text"].lower()
 
     tick(suite, steps["autopay_charge_due"])
-    published = await reminders_on_topic(suite.infra.bootstrap_servers, subject)
+    published = await reminders_eventually(suite.infra.bootstrap_servers, subject, 2)
     assert [p["data"]["kind"] for p in published] == ["autopay_upcoming", "autopay_charge_due"]
     assert published[1]["data"]["mandate_id"] == mandate["id"]
     assert published[1]["data"]["period_start"] == period
