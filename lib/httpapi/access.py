@@ -23,6 +23,7 @@ import structlog
 from fastapi import Depends, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from auth import StaffClaims
 from telemetry import current_trace
 
 log = structlog.get_logger("access")
@@ -111,37 +112,52 @@ class AccessLogMiddleware:
 
         async def send_after_logging(message: Message) -> None:
             if message["type"] == "http.response.start" and accesses.entries:
-                await self._write(scope, accesses, message["status"])
+                await _write(scope, accesses, message["status"])
             await send(message)
 
         await self.app(scope, receive, send_after_logging)
 
-    async def _write(self, scope: Scope, accesses: AccessSet, status: int) -> None:
-        staff = scope["state"].get("staff")
-        actor = scope["state"].get("actor") or (staff.subject if staff else "anonymous")
-        roles = sorted(staff.roles) if staff else []
-        clinic_id = staff.clinic_id if staff else scope["state"].get("clinic_id")
-        client = scope.get("client")
-        rows = [
-            (
-                actor,
-                roles,
-                clinic_id,
-                action,
-                record_type,
-                record_id,
-                outcome_of(status),
-                status,
-                accesses.purpose,
-                current_trace().correlation_id,
-                client[0] if client else None,
-                scope["method"],
-                scope["path"],
-            )
-            for action, record_type, record_id in accesses.entries
-        ]
-        access_log: AccessLog = scope["app"].state.access_log
-        await access_log.write(rows)
+
+async def record_replay(
+    scope: Scope, staff: StaffClaims, records: list[list[str]], status: int
+) -> None:
+    """An idempotent replay answers without running the route; what the stored answer
+    discloses is logged as read by the caller who received it."""
+    if not records:
+        return
+    scope.setdefault("state", {})["staff"] = staff
+    accesses = AccessSet(
+        purpose=_purpose(scope), entries=[("read", kind, id_) for kind, id_ in records]
+    )
+    await _write(scope, accesses, status)
+
+
+async def _write(scope: Scope, accesses: AccessSet, status: int) -> None:
+    staff = scope["state"].get("staff")
+    actor = scope["state"].get("actor") or (staff.subject if staff else "anonymous")
+    roles = sorted(staff.roles) if staff else []
+    clinic_id = staff.clinic_id if staff else scope["state"].get("clinic_id")
+    client = scope.get("client")
+    rows = [
+        (
+            actor,
+            roles,
+            clinic_id,
+            action,
+            record_type,
+            record_id,
+            outcome_of(status),
+            status,
+            accesses.purpose,
+            current_trace().correlation_id,
+            client[0] if client else None,
+            scope["method"],
+            scope["path"],
+        )
+        for action, record_type, record_id in accesses.entries
+    ]
+    access_log: AccessLog = scope["app"].state.access_log
+    await access_log.write(rows)
 
 
 def _purpose(scope: Scope) -> str:

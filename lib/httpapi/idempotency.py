@@ -22,7 +22,8 @@ from typing import Protocol
 import asyncpg
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from auth import InvalidToken, TokenCodec
+from auth import InvalidToken, StaffClaims, TokenCodec
+from httpapi.access import record_replay
 from httpapi.problems import problem_response
 
 HEADER = b"idempotency-key"
@@ -41,7 +42,8 @@ CREATE TABLE IF NOT EXISTS {schema}.idempotency_keys (
     locked_until  timestamptz NOT NULL,
     expires_at    timestamptz NOT NULL,
     PRIMARY KEY (scope, key)
-)
+);
+ALTER TABLE {schema}.idempotency_keys ADD COLUMN IF NOT EXISTS accesses jsonb;
 """
 
 
@@ -57,6 +59,7 @@ class Stored:
     status: int | None
     content_type: str | None
     body: bytes | None
+    accesses: list[list[str]] | None = None  # the records the first answer disclosed
 
 
 class IdempotencyStore:
@@ -101,29 +104,38 @@ class IdempotencyStore:
             if claimed:
                 return None
             row = await connection.fetchrow(
-                f"""SELECT request_hash, status, content_type, body FROM {self.table}
+                f"""SELECT request_hash, status, content_type, body, accesses FROM {self.table}
                     WHERE scope = $1 AND key = $2""",
                 scope,
                 key,
             )
         if row is None:
             return Stored(request_hash, None, None, None)
-        stored = Stored(**dict(row))
+        stored = Stored(**{**dict(row), "accesses": json.loads(row["accesses"] or "null")})
         if self.cipher is not None and stored.body is not None:
             stored = replace(stored, body=self.cipher.decrypt(stored.body))
         return stored
 
-    async def complete(self, scope: str, key: str, status: int, content_type: str, body: bytes):
+    async def complete(
+        self,
+        scope: str,
+        key: str,
+        status: int,
+        content_type: str,
+        body: bytes,
+        accesses: list[list[str]] | None = None,
+    ) -> None:
         if self.cipher is not None:
             body = self.cipher.encrypt(body)
         await self.pool.execute(
-            f"""UPDATE {self.table} SET status = $3, content_type = $4, body = $5
+            f"""UPDATE {self.table} SET status = $3, content_type = $4, body = $5, accesses = $6
                 WHERE scope = $1 AND key = $2""",
             scope,
             key,
             status,
             content_type,
             body,
+            json.dumps(accesses) if accesses else None,
         )
 
     async def release(self, scope: str, key: str) -> None:
@@ -168,6 +180,10 @@ class IdempotencyMiddleware:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
+        caller = _caller(scope, headers)
+        if caller is None:  # not authenticated: let the route answer 401, store nothing
+            await self.app(scope, receive, send)
+            return
         raw_key = headers.get(HEADER)
         if raw_key is None:
             if self.required:
@@ -193,16 +209,13 @@ class IdempotencyMiddleware:
                 send,
             )
             return
-        caller = _caller(scope, headers)
-        if caller is None:  # not authenticated: let the route answer 401, store nothing
-            await self.app(scope, receive, send)
-            return
         body = await _read_body(receive)
         digest = request_hash(scope["method"], scope["path"], scope.get("query_string", b""), body)
         store: IdempotencyStore = scope["app"].state.idempotency_store
         await self._handle(store, caller, key, digest, body, scope, send)
 
-    async def _handle(self, store, caller, key, digest, body, scope, send) -> None:
+    async def _handle(self, store, staff, key, digest, body, scope, send) -> None:
+        caller = str(staff.clinic_id)
         deadline = asyncio.get_running_loop().time() + self.wait_seconds
         while True:
             stored = await store.claim(caller, key, digest)
@@ -220,6 +233,8 @@ class IdempotencyMiddleware:
                 )
                 return
             if stored.status is not None:
+                # The replayed answer discloses its records again: the access log says so.
+                await record_replay(scope, staff, stored.accesses or [], stored.status)
                 await _replay(stored, send)
                 return
             if asyncio.get_running_loop().time() > deadline:
@@ -254,19 +269,21 @@ class IdempotencyMiddleware:
             if status >= 500 or status in NOT_STORED:
                 await store.release(caller, key)
             else:
+                accesses = scope.get("state", {}).get("accesses")
+                records = [[t, i] for _, t, i in accesses.entries] if accesses else None
                 await store.complete(
-                    caller, key, status, captured["content_type"], bytes(captured["body"])
+                    caller, key, status, captured["content_type"], bytes(captured["body"]), records
                 )
 
 
-def _caller(scope: Scope, headers: dict[bytes, bytes]) -> str | None:
+def _caller(scope: Scope, headers: dict[bytes, bytes]) -> StaffClaims | None:
     authorization = headers.get(b"authorization", b"").decode("latin-1")
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token:
         return None
     codec: TokenCodec = scope["app"].state.token_codec
     try:
-        return str(codec.verify(token).clinic_id)
+        return codec.verify(token)
     except InvalidToken:
         return None
 

@@ -84,16 +84,32 @@ async def test_twenty_concurrent_issues_with_one_key_assign_one_number(suite, st
 
 async def test_twenty_concurrent_account_openings_with_one_key_open_one_account(suite, staff, db):
     url = f"{suite.invoicing_api.url}/v1/accounts"
-    before = await db.fetchval(
-        "SELECT count(*) FROM invoicing.access_log WHERE path = '/v1/accounts'"
-    )
+    changes = """SELECT count(*) FROM invoicing.access_log
+                 WHERE path = '/v1/accounts' AND action = $1"""
+    before = await db.fetchval(changes, "change")
     responses = await burst(url, {**staff.headers, **new_key()}, ACCOUNT_BODY)
     assert {r.status_code for r in responses} == {201}
     assert len({r.json()["id"] for r in responses}) == 1
-    opened = await db.fetchval(
-        "SELECT count(*) FROM invoicing.access_log WHERE path = '/v1/accounts'"
-    )
+    opened = await db.fetchval(changes, "change")
     assert opened == before + 1  # the route ran once; the other answers were replays
+
+
+async def test_a_replayed_answer_is_in_the_access_log_as_a_read_by_whoever_received_it(
+    suite, staff, db
+):
+    url = f"{suite.invoicing_api.url}/v1/accounts"
+    key = new_key()
+    first = staff.post(url, json=ACCOUNT_BODY, headers=key)
+    retry = staff.post(url, json=ACCOUNT_BODY, headers=key)
+    assert retry.headers["idempotent-replayed"] == "true"
+    rows = await db.fetch(
+        """SELECT action, actor, outcome FROM invoicing.access_log
+           WHERE record_type = 'billing_account' AND record_id = $1 ORDER BY id""",
+        first.json()["id"],
+    )
+    logged = [(r["action"], r["outcome"]) for r in rows]
+    assert logged == [("change", "allowed"), ("read", "allowed")]
+    assert rows[1]["actor"] == rows[0]["actor"] != "anonymous"
 
 
 def test_without_a_key_each_draft_is_a_new_draft(suite, staff):

@@ -87,6 +87,14 @@ async def test_every_payments_post_requires_an_idempotency_key(suite, staff):
         assert response.status_code == 400, path
 
 
+async def test_without_a_token_the_answer_is_401_whether_or_not_a_key_was_sent(suite):
+    url = f"{suite.payments_api.url}/v1/payments"
+    for headers in ({}, keyed()):
+        response = httpx.post(url, json={}, headers=headers)
+        assert response.status_code == 401, headers
+        assert response.headers["content-type"].startswith("application/problem+json")
+
+
 async def test_the_same_key_with_another_amount_is_refused_and_charges_nothing_more(
     suite, staff, db
 ):
