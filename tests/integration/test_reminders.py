@@ -156,7 +156,7 @@ async def test_a_late_tick_at_night_holds_the_notice_until_the_clinic_morning(su
     night = steps["due"]["due_at"] + timedelta(hours=14)  # 22:00 in Chicago
     assert night.astimezone(CHICAGO).hour == 22
 
-    assert tick(suite, night)["reminders_due"] == 0
+    tick(suite, night)
     waiting = (await scheduled(db, invoice["id"]))["due"]
     assert waiting["status"] == "pending"
     morning = steps["due"]["due_at"] + timedelta(days=1)
@@ -167,6 +167,7 @@ async def test_a_late_tick_at_night_holds_the_notice_until_the_clinic_morning(su
         )
         == morning
     )
-    assert tick(suite, morning + timedelta(minutes=1))["reminders_due"] == 1
+    assert await reminders_on_topic(suite.infra.bootstrap_servers, invoice["id"]) == []
+    tick(suite, morning + timedelta(minutes=1))
     [published] = await reminders_eventually(suite.infra.bootstrap_servers, invoice["id"], 1)
     assert published["data"]["step"] == "due"
