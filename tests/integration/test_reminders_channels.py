@@ -117,9 +117,10 @@ async def test_email_over_smtp_and_sms_over_http_with_a_short_secure_link(
     holder = account(suite, staff, "+15551230001", "both")
     await issue_and_tick(suite, staff, db, holder, steps=2)
 
-    await notification(db, holder.id, "email", "sent")
+    sent = await notification(db, holder.id, "email", "sent")
     await notification(db, holder.id, "sms", "sent")
-    [email] = [m for m in emails if m["To"] == "jordan@example.com" and "Sunny" in m["Subject"]]
+    [email] = [m for m in emails if m["Message-ID"] == f"<{sent['notification_id']}@clinicpay>"]
+    assert email["To"] == "jordan@example.com" and "Sunny Speech" in email["Subject"]
     assert email["From"] == "billing@sunny.example"
     text = email.get_body(("plain",)).get_content()
     html = email.get_body(("html",)).get_content()
