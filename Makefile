@@ -38,11 +38,13 @@ bench: install
 lint: install
 	$(BIN)/ruff check .
 
-# Regenerate the lock after changing dependencies in pyproject.toml.
+# Regenerate the locks after changing dependencies in pyproject.toml: everything for
+# development and tests, and the runtime-only set the container image installs.
+LOCK_TARGET := --generate-hashes --python-version 3.11 --python-platform x86_64-manylinux_2_28
 lock: install
 	$(PIP_INSTALL) uv
-	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 \
-		--python-platform x86_64-manylinux_2_28 -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra dev $(LOCK_TARGET) -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml $(LOCK_TARGET) -o requirements-runtime.lock
 
 # make token CLINIC=<uuid> ROLE=billing
 token: install

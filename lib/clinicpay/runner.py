@@ -37,9 +37,11 @@ def run_suite() -> int:
     try:
         asyncio.run(migrate_all(env))
         manager = Manager()
+        metrics_ports = {p.name: free_port() for p in processes() if not p.port_env}
         for process in processes():
-            manager.add_process(process.name, " ".join(process.command()), env=env)
-        _print_banner(env)
+            own = {"METRICS_PORT": str(metrics_ports[process.name])} if not process.port_env else {}
+            manager.add_process(process.name, " ".join(process.command()), env={**env, **own})
+        _print_banner(env, metrics_ports)
         manager.loop()
         return manager.returncode or 0
     finally:
@@ -48,7 +50,7 @@ def run_suite() -> int:
             broker.wait(timeout=10)
 
 
-def _print_banner(env: dict[str, str]) -> None:
+def _print_banner(env: dict[str, str], metrics_ports: dict[str, int]) -> None:
     codec = TokenCodec(verify_key=env.get("JWT_SECRET", EMBEDDED_JWT_SECRET))
     token = codec.mint(
         subject="demo-staff@clinicpay.local",
@@ -59,6 +61,9 @@ def _print_banner(env: dict[str, str]) -> None:
     lines = ["", "clinicpay is starting on the embedded default:"]
     lines += [
         f"  {p.name:<16} http://127.0.0.1:{env[p.port_env]}" for p in processes() if p.port_env
+    ]
+    lines += [
+        f"  {name:<16} http://127.0.0.1:{port}/metrics" for name, port in metrics_ports.items()
     ]
     lines += [
         f"  kafka            {env['KAFKA_BOOTSTRAP_SERVERS']}",

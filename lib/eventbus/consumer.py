@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.structs import ConsumerRecord
 
 from contracts import Envelope, InvalidEvent, UnknownEventType, decode_envelope
+from eventbus import metrics
 from eventbus.topics import dead_letter
 
 log = structlog.get_logger("consumer")
@@ -131,8 +132,10 @@ class ProjectionConsumer:
             log.warning(
                 "consumer.kafka_commit_failed", consumer=self.name, error=type(error).__name__
             )
+        metrics.batch_committed(self.name, self.consumer, tp, deliveries, next_offset)
 
     async def dead_letter(self, record: ConsumerRecord, reason: str) -> None:
+        metrics.dead_lettered(self.name, record.topic, reason)
         log.warning(
             "consumer.dead_lettered",
             consumer=self.name,

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +26,7 @@ from eventsourcing.persistence import ApplicationRecorder
 from contracts import Envelope
 from eventbus.tracing_mapper import TracingMapper
 from telemetry import Trace
+from telemetry.metrics import EVENTS_PUBLISHED, RELAY_BACKLOG, RELAY_LEADER
 
 log = structlog.get_logger("relay")
 
@@ -83,17 +86,32 @@ class OutboxRelay:
         self.positions = positions
         self.batch_size = batch_size
         self.poll_interval = poll_interval
+        self._backlog_measured_at = 0.0
 
     async def publish_next_batch(self) -> int:
         """Publish what follows the recorded position; returns how many notifications it passed."""
         position = await self.positions.get(self.name)
         envelopes, last_id = await asyncio.to_thread(self._read_batch, position)
         if last_id is None:
+            RELAY_BACKLOG.labels(self.name).set(0)
             return 0
         await self._publish(envelopes)
         await self.positions.set(self.name, last_id)
         log.info("relay.published", relay=self.name, published=len(envelopes), position=last_id)
+        await self._measure_backlog(last_id, full_batch=last_id - position >= self.batch_size)
         return last_id - position
+
+    async def _measure_backlog(self, position: int, *, full_batch: bool) -> None:
+        """A short batch means the log was read to its end; a full one asks how far that is,
+        at most once a second."""
+        if not full_batch:
+            RELAY_BACKLOG.labels(self.name).set(0)
+            return
+        if time.monotonic() - self._backlog_measured_at < 1.0:
+            return
+        self._backlog_measured_at = time.monotonic()
+        last = await asyncio.to_thread(self.recorder.max_notification_id)
+        RELAY_BACKLOG.labels(self.name).set(max(0, (last or 0) - position))
 
     def _read_batch(self, position: int) -> tuple[list[Envelope], int | None]:
         notifications = self.recorder.select_notifications(position + 1, self.batch_size)
@@ -102,7 +120,7 @@ class OutboxRelay:
             event, trace = self.mapper.to_traced_event(notification)
             envelope = self.to_envelope(event, trace)
             if envelope is not None:
-                envelopes.append(envelope)
+                envelopes.append(_with_trace_context(envelope, trace))
         return envelopes, (notifications[-1].id if notifications else None)
 
     async def _publish(self, envelopes: Sequence[Envelope]) -> None:
@@ -111,16 +129,20 @@ class OutboxRelay:
                 self.topic,
                 key=envelope.key,
                 value=envelope.encode(),
-                headers=[("ce_type", envelope.type.encode()), ("ce_id", str(envelope.id).encode())],
+                headers=_headers(envelope),
             )
             for envelope in envelopes
         ]
         await asyncio.gather(*pending)
+        for envelope in envelopes:
+            EVENTS_PUBLISHED.labels(self.name, self.topic, envelope.type).inc()
 
     async def run(self, stop: asyncio.Event, leadership: Leadership) -> None:
         backoff = self.poll_interval
         while not stop.is_set():
-            if not await leadership.hold():
+            leading = await leadership.hold()
+            RELAY_LEADER.labels(self.name).set(1 if leading else 0)
+            if not leading:
                 await _wait(stop, 1.0)
                 continue
             try:
@@ -132,6 +154,22 @@ class OutboxRelay:
                 log.exception("relay.publish_failed", relay=self.name, retry_in_s=backoff)
                 await _wait(stop, backoff)
                 backoff = min(backoff * 2, 5.0)
+
+
+def _with_trace_context(envelope: Envelope, trace: Trace | None) -> Envelope:
+    """The request's W3C trace context as CloudEvents' distributed-tracing extension."""
+    if trace is None or not trace.traceparent:
+        return envelope
+    extensions = {**(envelope.extensions or {}), "traceparent": trace.traceparent}
+    return dataclasses.replace(envelope, extensions=extensions)
+
+
+def _headers(envelope: Envelope) -> list[tuple[str, bytes]]:
+    headers = [("ce_type", envelope.type.encode()), ("ce_id", str(envelope.id).encode())]
+    traceparent = (envelope.extensions or {}).get("traceparent")
+    if traceparent:
+        headers.append(("traceparent", traceparent.encode()))
+    return headers
 
 
 class Leadership:

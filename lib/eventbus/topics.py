@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
@@ -29,11 +30,16 @@ async def ensure_topics(
     bootstrap_servers: str,
     *,
     partitions: int,
-    replication_factor: int = 1,
+    replication_factor: int | None = None,
     topics: tuple[str, ...] = ALL_TOPICS,
     attempts: int = 30,
 ) -> None:
-    """Create whichever of `topics` the broker lacks; safe to call from every replica."""
+    """Create whichever of `topics` the broker lacks; safe to call from every replica.
+
+    Replicas: `replication_factor`, else TOPIC_REPLICATION_FACTOR (3 on a production
+    cluster, where the same topics are also declared as KafkaTopic resources), else 1.
+    """
+    replication_factor = replication_factor or int(os.environ.get("TOPIC_REPLICATION_FACTOR", 1))
     for attempt in range(attempts):
         try:
             admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)

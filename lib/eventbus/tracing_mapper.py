@@ -1,4 +1,5 @@
-"""Carries the trace (correlation and causation ids) of a recorded domain event beside it.
+"""Carries the trace (correlation and causation ids, W3C traceparent) of a recorded domain
+event beside it.
 
 The trace is request metadata, not domain state: aggregates never see it. This mapper adds
 it to the stored state when an event is recorded and strips it when the event is read back,
@@ -26,7 +27,7 @@ class TracingMapper(Mapper):
         if class_version > 1:
             state["class_version"] = class_version
         trace = current_trace()
-        state[TRACE_KEY] = [trace.correlation_id, trace.causation_id]
+        state[TRACE_KEY] = [trace.correlation_id, trace.causation_id, trace.traceparent]
         stored = self.transcoder.encode(state)
         if self.compressor:
             stored = self.compressor.compress(stored)
@@ -46,5 +47,8 @@ class TracingMapper(Mapper):
     def to_traced_event(self, stored_event: StoredEvent) -> tuple[Any, Trace | None]:
         event = super().to_domain_event(stored_event)
         recorded = event.__dict__.pop(TRACE_KEY, None)
-        trace = Trace(correlation_id=recorded[0], causation_id=recorded[1]) if recorded else None
-        return event, trace
+        if not recorded:
+            return event, None
+        # Events recorded before traceparent was kept hold two ids.
+        traceparent = recorded[2] if len(recorded) > 2 else None
+        return event, Trace(recorded[0], causation_id=recorded[1], traceparent=traceparent)

@@ -11,6 +11,7 @@ from httpapi.access import AccessLogMiddleware
 from httpapi.health import ReadinessCheck, health_router
 from httpapi.idempotency import IdempotencyMiddleware
 from httpapi.limits import BodyLimitMiddleware
+from httpapi.metrics import metrics_router
 from httpapi.problems import ProblemSpec, install_problem_handlers
 from httpapi.tracing import CorrelationMiddleware
 
@@ -44,4 +45,5 @@ def create_service_app(
     app.add_middleware(CorrelationMiddleware)
     install_problem_handlers(app, domain_errors)
     app.include_router(health_router(readiness))
+    app.include_router(metrics_router())
     return app

@@ -21,10 +21,11 @@ from aiokafka.structs import ConsumerRecord
 from eventsourcing.persistence import RecordConflictError, Tracking
 
 from contracts import InvalidEvent, UnknownEventType, decode_envelope
+from eventbus import metrics
 from eventbus.topics import PAYMENTS, dead_letter
+from eventbus.tracing import continue_event_trace
 from invoicing.application import Invoicing
 from invoicing.payments import PaymentAllocations
-from telemetry import Trace, bind_trace
 
 log = structlog.get_logger("invoicing.payments")
 
@@ -86,7 +87,7 @@ class PaymentsConsumer:
             await self.dead_letter(record, f"{type(error).__name__}: {error}")
             await asyncio.to_thread(self._record_position_only, tracking)
             return
-        with bind_trace(Trace(envelope.correlation_id, causation_id=str(envelope.id))):
+        with continue_event_trace("invoicing apply payment", envelope):
             unapplicable = await asyncio.to_thread(self.allocations.unapplicable, envelope)
             if unapplicable:
                 reasons = ", ".join(f"{u.reason} {u.invoice_id}" for u in unapplicable)
@@ -99,12 +100,14 @@ class PaymentsConsumer:
                 applied=applied,
                 unapplicable=len(unapplicable),
             )
+        metrics.EVENTS_CONSUMED.labels("invoicing", record.topic, envelope.type).inc()
 
     def _record_position_only(self, tracking: Tracking) -> None:
         with contextlib.suppress(RecordConflictError):  # recorded before: handled already
             self.app.save_processed(tracking)
 
     async def dead_letter(self, record: ConsumerRecord, reason: str) -> None:
+        metrics.dead_lettered("invoicing", record.topic, reason)
         log.warning(
             "payments.dead_lettered",
             topic=record.topic,
@@ -128,3 +131,4 @@ class PaymentsConsumer:
             await self.consumer.commit({tp: next_offset})
         except Exception as error:  # the database holds the position; this is for lag only
             log.warning("payments.kafka_commit_failed", error=type(error).__name__)
+        metrics.partition_lag("invoicing", self.consumer, tp, next_offset)

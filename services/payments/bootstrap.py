@@ -28,6 +28,7 @@ from payments.application.services import Services
 from payments.domain import errors
 from payments.domain.plan import RetryPolicy
 from payments.gateway import PaymentGateway
+from payments.gateway.metered import MeteredGateway
 from payments.gateway.sandbox import DDL as SANDBOX_DDL
 from payments.gateway.sandbox import SandboxGateway
 from payments.gateway.stripe import StripeGateway, stripe_client
@@ -92,6 +93,10 @@ def build_context(settings: PaymentsSettings) -> Context:
 
 
 def build_gateway(settings: PaymentsSettings, pool: ConnectionPool) -> PaymentGateway:
+    return MeteredGateway(_gateway_adapter(settings, pool))
+
+
+def _gateway_adapter(settings: PaymentsSettings, pool: ConnectionPool) -> PaymentGateway:
     if settings.gateway == "sandbox":
         return SandboxGateway(pool, settings.payments_sandbox_schema)
     assert settings.stripe_secret_key is not None

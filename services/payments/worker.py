@@ -15,6 +15,7 @@ from contracts import Envelope
 from eventbus import kafka
 from eventbus.consumer import Delivery, ProjectionConsumer
 from eventbus.topics import INVOICING, REMINDERS
+from eventbus.tracing import traceparent_of
 from payments.application.reminders import ChargeReminders
 from payments.application.services import Services
 from payments.settings import PaymentsSettings
@@ -44,6 +45,7 @@ async def queue_charge(connection: asyncpg.Connection, schema: str, envelope: En
     payload = {
         "clinic_id": str(envelope.clinic_id),
         "correlation_id": envelope.correlation_id,
+        "traceparent": traceparent_of(envelope),
         "data": envelope.data,
     }
     await connection.execute(

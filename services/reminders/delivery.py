@@ -25,6 +25,7 @@ from reminders.directory import AccountGone, Contact, DirectoryUnavailable, Invo
 from reminders.notices import Facts, render_email, render_sms
 from reminders.notifiers import DeliveryFailed, Message, Notifier
 from reminders.store import clinic_profile, enqueue
+from telemetry.metrics import record_reminder_sent
 
 log = structlog.get_logger("reminders.delivery")
 
@@ -160,6 +161,7 @@ class Delivery:
             await self._set_status(connection, row, "sent", None)
             await enqueue(connection, REMINDERS, self._event(SENT, row, 1, {"sent_at": now}))
         log.info("notification.sent", **_ids(row))
+        record_reminder_sent(row["kind"], row["channel"])
 
     async def failed(self, row, failure: DeliveryFailed) -> None:
         permanent = failure.permanent or row["attempts"] >= self.max_attempts

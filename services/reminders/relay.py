@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 
 import asyncpg
 import structlog
 from aiokafka import AIOKafkaProducer
+
+from telemetry.metrics import EVENTS_PUBLISHED, RELAY_BACKLOG, RELAY_LEADER
 
 log = structlog.get_logger("reminders.relay")
 
@@ -24,6 +27,7 @@ async def relay_once(pool: asyncpg.Pool, producer: AIOKafkaProducer, batch: int 
         batch,
     )
     if not rows:
+        RELAY_BACKLOG.labels(LOCK).set(0)
         return 0
     sent = [await producer.send(r["topic"], key=r["key"], value=r["value"]) for r in rows]
     await asyncio.gather(*sent)
@@ -31,6 +35,10 @@ async def relay_once(pool: asyncpg.Pool, producer: AIOKafkaProducer, batch: int 
         "UPDATE reminders.outbox SET published_at = now() WHERE position = ANY($1::bigint[])",
         [r["position"] for r in rows],
     )
+    for row in rows:
+        EVENTS_PUBLISHED.labels(LOCK, row["topic"], json.loads(row["value"])["type"]).inc()
+    if len(rows) < batch:  # read to the end of the outbox
+        RELAY_BACKLOG.labels(LOCK).set(0)
     return len(rows)
 
 
@@ -43,6 +51,7 @@ async def run_relay(
                 break
             await _pause(stop, 1.0)
         log.info("relay.leading")
+        RELAY_LEADER.labels(LOCK).set(1)
         while not stop.is_set():
             try:
                 published = await relay_once(pool, producer)

@@ -23,6 +23,8 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "tests/integration" in str(item.fspath):
             item.add_marker(pytest.mark.integration)
+    # Checks of the whole run (e.g. what every process logged) go after every other test.
+    items.sort(key=lambda item: item.get_closest_marker("last") is not None)
 
 
 @pytest.fixture(scope="session")
@@ -50,7 +52,7 @@ class Suite:
             p.name: ServiceProcess(
                 p.name,
                 list(p.args),
-                self.env,
+                self.env if p.port_env else {**self.env, "METRICS_PORT": str(free_port())},
                 workdir,
                 int(self.env[p.port_env]) if p.port_env else None,
             )

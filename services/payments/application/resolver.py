@@ -12,7 +12,7 @@ from payments.application.paying import Paying
 from payments.application.refunds import Refunds
 from payments.application.reminders import ChargeReminders
 from payments.store.queries import WorkItem
-from telemetry import Trace, bind_trace
+from telemetry import continue_trace
 
 log = structlog.get_logger("payments.resolver")
 
@@ -48,8 +48,12 @@ class Resolver:
     def _do(self, item: WorkItem) -> None:
         app = self.ctx.app
         if item.kind == "reminder" and item.payload:
-            trace = Trace(item.payload["correlation_id"], causation_id=str(item.subject))
-            with bind_trace(trace):
+            with continue_trace(
+                "payments charge reminder",
+                correlation_id=item.payload["correlation_id"],
+                causation_id=str(item.subject),
+                traceparent=item.payload.get("traceparent"),
+            ):
                 self.reminders.handle(UUID(item.payload["clinic_id"]), item.payload["data"])
             self.ctx.reads.drop_work(item.kind, item.subject, item.detail)
         elif item.kind == "payment":
