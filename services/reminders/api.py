@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from httpapi import Staff, create_service_app, require_roles
+from httpapi import Accesses, Staff, create_service_app, require_roles
 from httpapi.access import AccessLog
 from httpapi.problems import ProblemSpec, problem_responses
 from reminders.delivery import phone_digest
@@ -168,10 +168,12 @@ async def put_policy(body: PolicyIn, staff: Staff, db: Pool, directory: Director
 async def mailbox(
     staff: Staff,
     db: Pool,
+    access: Accesses,
     account_id: UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> MailboxOut:
     """The dev mailbox: every message the mailbox notifier delivered, newest first."""
+    access.read("mailbox", account_id or "clinic")
     messages = await list_messages(db, staff.clinic_id, account_id, limit)
     return MailboxOut(messages=[MessageOut(**m) for m in messages])
 
@@ -185,11 +187,13 @@ async def mailbox(
 async def notifications(
     staff: Staff,
     db: Pool,
+    access: Accesses,
     status: Literal["pending", "sent", "failed", "skipped"] | None = None,
     account_id: UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[NotificationOut]:
     """Notices and how they went: `status=failed` lists the ones nobody received."""
+    access.read("notifications", account_id or "clinic")
     rows = await db.fetch(
         """SELECT notification_id, account_id, kind, channel, subject_type, subject_id, status,
                   attempts, failure_code, created_at

@@ -3,13 +3,14 @@ link, reaches the dev mailbox; a paid invoice gets no more."""
 
 from __future__ import annotations
 
+import subprocess
 import uuid
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from auth import LinkCodec
 from clinicpay.settings import EMBEDDED_LINK_SECRET
-from tests.integration.harness import eventually
+from tests.integration.harness import CLINICPAY, eventually
 from tests.integration.invoicing_api import configure_clinic, send
 from tests.integration.payments_support import new_account, open_invoice, pay, save_card
 from tests.integration.reminders_support import (
@@ -171,3 +172,22 @@ async def test_a_late_tick_at_night_holds_the_notice_until_the_clinic_morning(su
     tick(suite, morning + timedelta(minutes=1))
     [published] = await reminders_eventually(suite.infra.bootstrap_servers, invoice["id"], 1)
     assert published["data"]["step"] == "due"
+
+
+def test_the_clock_cannot_be_set_outside_the_embedded_default(suite):
+    production = {
+        **suite.env,
+        "CLINICPAY_ENV": "production",
+        "JWT_SECRET": "a-production-secret-" + "x" * 24,
+        "LINK_SECRET": "a-production-link-secret-" + "y" * 24,
+        "REMINDERS_DIGEST_KEY": "a-production-digest-key-" + "z" * 24,
+    }
+    done = subprocess.run(
+        [CLINICPAY, "reminders", "tick", "--at", "2027-01-01T09:00:00-06:00"],
+        env=production,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert "--at exists only on the embedded default" in done.stderr
