@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # The lock holds hashes for every artifact of every pinned release; pip refuses anything else.
 PIP_INSTALL := PIP_EXTRA_INDEX_URL= PIP_DISABLE_PIP_VERSION_CHECK=1 $(BIN)/pip install -q
 
-.PHONY: install run test unit integration bench lint lock token clean
+.PHONY: install browser run test unit integration bench lint lock token clean
 
 install: $(STAMP)
 
@@ -19,17 +19,25 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PIP_INSTALL) --no-deps -e .
 	@touch $(STAMP)
 
+# The portal's browser tests drive Debian's chromium (Playwright cannot download one here).
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+browser:
+	@test -x $(CHROMIUM) || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		$(SUDO) apt-get install -y -qq -o DPkg::Lock::Timeout=300 chromium; }
+
 run: install
 	$(BIN)/clinicpay run
 
-test: install
+test: install browser
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
 unit: install
 	$(BIN)/pytest schemas lib services
 
-integration: install
+integration: install browser
 	$(BIN)/pytest tests/integration
 
 bench: install

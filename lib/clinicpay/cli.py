@@ -7,7 +7,7 @@ import os
 import sys
 import uuid
 
-from clinicpay.suite import service_modules
+from clinicpay.suite import SERVICES, service_modules
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -33,6 +33,26 @@ def main(argv: list[str] | None = None) -> None:
     token.add_argument("--ttl", type=int, default=12 * 3600, help="lifetime in seconds")
     token.set_defaults(handler=_token)
 
+    relay = commands.add_parser("relay", help="every service's outbox relays")
+    relay_commands = relay.add_subparsers(dest="relay_command", required=True)
+    republish = relay_commands.add_parser(
+        "republish",
+        help="publish again every recorded event after a position (a lost Kafka cluster)",
+    )
+    republish.add_argument(
+        "--from", dest="from_position", type=int, required=True, help="0 republishes all"
+    )
+    republish.set_defaults(handler=_republish)
+    _add_service_filter(republish)
+    consumers = commands.add_parser("consumers", help="every service's consumers")
+    consumer_commands = consumers.add_subparsers(dest="consumers_command", required=True)
+    forget = consumer_commands.add_parser(
+        "forget-offsets",
+        help="drop stored partition offsets so consumers read a new cluster from the start",
+    )
+    forget.set_defaults(handler=_forget_offsets)
+    _add_service_filter(forget)
+
     for service in service_modules():
         service.register(commands)
 
@@ -52,6 +72,30 @@ def _migrate(args: argparse.Namespace) -> None:
     from clinicpay.suite import migrate_all
 
     asyncio.run(migrate_all(dict(os.environ)))
+
+
+def _add_service_filter(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--service",
+        action="append",
+        dest="services",
+        choices=SERVICES,
+        help="only this service (repeatable; each needs its own settings); default: all",
+    )
+
+
+def _republish(args: argparse.Namespace) -> None:
+    from clinicpay.recovery import republish
+
+    for line in republish(args.from_position, args.services):
+        print(line)
+
+
+def _forget_offsets(args: argparse.Namespace) -> None:
+    from clinicpay.recovery import forget_consumer_offsets
+
+    for line in forget_consumer_offsets(args.services):
+        print(line)
 
 
 def _token(args: argparse.Namespace) -> None:

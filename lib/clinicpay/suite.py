@@ -18,7 +18,7 @@ from uuid import UUID
 from storage import ensure_database
 
 DEMO_CLINIC_ID = UUID("3f6c1a52-8d0e-4b7a-9c61-2a5e7d9b0c11")
-SERVICES = ("invoicing", "ledger", "payments", "reminders")
+SERVICES = ("invoicing", "ledger", "payments", "reminders", "portal")
 
 
 @dataclass(frozen=True)

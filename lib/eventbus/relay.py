@@ -54,13 +54,27 @@ class RelayPositions:
         )
         return position or 0
 
-    async def set(self, relay: str, position: int) -> None:
-        await self.pool.execute(
-            f"""INSERT INTO {self.schema}.relay_position (relay, position) VALUES ($1, $2)
-                ON CONFLICT (relay) DO UPDATE SET position = $2, updated_at = now()""",
+    async def advance(self, relay: str, read_from: int, position: int) -> bool:
+        """Record `position` unless the relay was rewound since it read from `read_from`
+        (`clinicpay relay republish`): then the rewind stands and the next batch starts there."""
+        status = await self.pool.execute(
+            f"""INSERT INTO {self.schema}.relay_position (relay, position) VALUES ($1, $3)
+                ON CONFLICT (relay) DO UPDATE SET position = $3, updated_at = now()
+                WHERE relay_position.position = $2""",
             relay,
+            read_from,
             position,
         )
+        return status != "INSERT 0 0"
+
+    async def rewind(self, to: int) -> int:
+        """Every relay of the schema publishes again what follows `to` (never skips ahead)."""
+        status = await self.pool.execute(
+            f"""UPDATE {self.schema}.relay_position
+                SET position = LEAST(position, $1), updated_at = now()""",
+            to,
+        )
+        return int(status.split()[-1])
 
 
 class OutboxRelay:
@@ -96,7 +110,9 @@ class OutboxRelay:
             RELAY_BACKLOG.labels(self.name).set(0)
             return 0
         await self._publish(envelopes)
-        await self.positions.set(self.name, last_id)
+        if not await self.positions.advance(self.name, position, last_id):
+            log.warning("relay.rewound", relay=self.name, published=len(envelopes))
+            return 0
         log.info("relay.published", relay=self.name, published=len(envelopes), position=last_id)
         await self._measure_backlog(last_id, full_batch=last_id - position >= self.batch_size)
         return last_id - position

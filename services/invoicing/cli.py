@@ -80,3 +80,32 @@ async def migrate() -> None:
     from invoicing.settings import InvoicingSettings
 
     await migrate_invoicing(InvoicingSettings())
+
+
+async def republish(from_position: int) -> str:
+    from eventbus.recovery import rewind_relays
+    from invoicing.settings import InvoicingSettings
+
+    settings = InvoicingSettings()
+    dsn = settings.database.asyncpg_dsn()
+    rewound = await rewind_relays(dsn, settings.invoicing_db_schema, from_position)
+    return f"{rewound} relay(s) publish again after notification {from_position}"
+
+
+async def forget_consumer_offsets() -> str:
+    """The payments consumer records its partition positions as eventsourcing tracking
+    records named `<topic>#<partition>`."""
+    import asyncpg
+
+    from invoicing.settings import InvoicingSettings
+
+    settings = InvoicingSettings()
+    connection = await asyncpg.connect(settings.database.asyncpg_dsn())
+    try:
+        status = await connection.execute(
+            f"""DELETE FROM {settings.invoicing_db_schema}.invoicing_tracking
+                WHERE application_name LIKE 'clinicpay.%#%'"""
+        )
+    finally:
+        await connection.close()
+    return f"{status.split()[-1]} stored position(s) forgotten"

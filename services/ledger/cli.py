@@ -52,3 +52,11 @@ async def migrate() -> None:
     from ledger.settings import LedgerSettings
 
     await migrate_ledger(LedgerSettings())
+
+
+async def forget_consumer_offsets() -> str:
+    from eventbus.recovery import forget_consumer_offsets as forget
+    from ledger.settings import LedgerSettings
+
+    forgotten = await forget(LedgerSettings().database.asyncpg_dsn(), "ledger")
+    return f"{forgotten} stored offset(s) forgotten"

@@ -98,3 +98,22 @@ async def migrate() -> None:
     from payments.settings import PaymentsSettings
 
     await migrate_payments(PaymentsSettings())
+
+
+async def republish(from_position: int) -> str:
+    from eventbus.recovery import rewind_relays
+    from payments.settings import PaymentsSettings
+
+    settings = PaymentsSettings()
+    dsn = settings.database.asyncpg_dsn()
+    rewound = await rewind_relays(dsn, settings.payments_db_schema, from_position)
+    return f"{rewound} relay(s) publish again after notification {from_position}"
+
+
+async def forget_consumer_offsets() -> str:
+    from eventbus.recovery import forget_consumer_offsets as forget
+    from payments.settings import PaymentsSettings
+
+    settings = PaymentsSettings()
+    forgotten = await forget(settings.database.asyncpg_dsn(), settings.payments_db_schema)
+    return f"{forgotten} stored offset(s) forgotten"

@@ -127,3 +127,28 @@ async def migrate() -> None:
     from reminders.settings import RemindersSettings
 
     await migrate_reminders(RemindersSettings())
+
+
+async def republish(from_position: int) -> str:
+    """The outbox keeps every row it published: mark those after the position unpublished."""
+    import asyncpg
+
+    from reminders.settings import RemindersSettings
+
+    connection = await asyncpg.connect(RemindersSettings().database.asyncpg_dsn())
+    try:
+        status = await connection.execute(
+            "UPDATE reminders.outbox SET published_at = NULL WHERE position > $1",
+            from_position,
+        )
+    finally:
+        await connection.close()
+    return f"{status.split()[-1]} outbox row(s) publish again after position {from_position}"
+
+
+async def forget_consumer_offsets() -> str:
+    from eventbus.recovery import forget_consumer_offsets as forget
+    from reminders.settings import RemindersSettings
+
+    forgotten = await forget(RemindersSettings().database.asyncpg_dsn(), "reminders")
+    return f"{forgotten} stored offset(s) forgotten"

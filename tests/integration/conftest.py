@@ -17,6 +17,7 @@ from tests.integration.harness import (
     StaffClient,
     infrastructure,
 )
+from tests.integration.portal_support import chromium, phone  # noqa: F401 - browser fixtures
 
 
 def pytest_collection_modifyitems(items):
