@@ -20,6 +20,7 @@ from aiokafka.structs import ConsumerRecord
 from contracts import Envelope, InvalidEvent, UnknownEventType, decode_envelope
 from eventbus import metrics
 from eventbus.topics import dead_letter
+from eventbus.tracing import traced_projection
 
 log = structlog.get_logger("consumer")
 
@@ -76,7 +77,7 @@ class ProjectionConsumer:
         self.dlq_producer = dlq_producer
         self.pool = pool
         self.schema = schema
-        self.project = project
+        self.project = traced_projection(name, project)
         self.max_records = max_records
 
     async def seek_to_stored_offsets(self, partitions: list[TopicPartition]) -> None:

@@ -45,3 +45,13 @@ def batch_span(name: str, envelopes: Sequence[Envelope]) -> Iterator[None]:
     links = [Link(context) for context in contexts if context.is_valid]
     with tracer().start_as_current_span(name, kind=SpanKind.CONSUMER, links=links):
         yield
+
+
+def traced_projection(name: str, project):
+    """`project(connection, deliveries)` inside one consumer span per batch (see batch_span)."""
+
+    async def traced(connection, deliveries):
+        with batch_span(f"{name} process", [d.envelope for d in deliveries]):
+            await project(connection, deliveries)
+
+    return traced

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import re
 import tomllib
+from importlib import metadata
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
 
 from clinicpay import cli
 from clinicpay.suite import processes
@@ -103,6 +105,30 @@ def test_dependencies_come_from_the_runtime_lock_with_hashes(dockerfile):
     for requirement in declared:
         name = normalized(re.split(r"[<>=\[ ]", requirement, maxsplit=1)[0])
         assert name in runtime, name
+
+
+def test_the_runtime_lock_is_closed_under_dependencies():
+    """What the image installs with --no-deps must already hold every dependency: walk the
+    declared requirements through the installed packages' metadata (same versions)."""
+    runtime = pins((ROOT / "requirements-runtime.lock").read_text())
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pending = [Requirement(r) for r in project["dependencies"]]
+    seen: set[tuple[str, frozenset[str]]] = set()
+    while pending:
+        requirement = pending.pop()
+        name = normalized(requirement.name)
+        if (name, frozenset(requirement.extras)) in seen:
+            continue
+        seen.add((name, frozenset(requirement.extras)))
+        assert name in runtime, f"{name} is needed at run time but not in the runtime lock"
+        assert metadata.version(name) == runtime[name], name
+        for line in metadata.requires(name) or []:
+            needed = Requirement(line)
+            extras = requirement.extras or {""}
+            if needed.marker is None or any(
+                needed.marker.evaluate({"extra": extra}) for extra in extras
+            ):
+                pending.append(needed)
 
 
 def test_the_image_holds_every_package_directory(dockerfile):

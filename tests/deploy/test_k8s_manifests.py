@@ -160,7 +160,7 @@ def test_kafka_replicates_every_topic_three_times_with_equal_partitions(rendered
     assert {spec["replicas"] for spec in topics.values()} == {3}
     assert {spec["config"]["min.insync.replicas"] for spec in topics.values()} == {2}
     assert len({spec["partitions"] for spec in topics.values()}) == 1, "equal partition counts"
-    (config_map,) = of_kind(rendered, "ConfigMap").values()
+    config_map = of_kind(rendered, "ConfigMap")["clinicpay-config"]
     assert int(config_map["data"]["TOPIC_PARTITIONS"]) == next(iter(topics.values()))["partitions"]
     assert config_map["data"]["TOPIC_REPLICATION_FACTOR"] == "3"
 
@@ -281,6 +281,15 @@ def test_the_kafka_listener_admits_only_our_processes_and_keda(rendered):
     assert {"podSelector": {"matchLabels": {"clinicpay.dev/kafka-client": "true"}}} in peers
     namespaces = [p["namespaceSelector"]["matchLabels"] for p in peers if "namespaceSelector" in p]
     assert namespaces == [{"kubernetes.io/metadata.name": "keda"}]
+
+
+def test_public_addresses_follow_the_ingress_hosts(rendered):
+    (ingress,) = of_kind(rendered, "Ingress").values()
+    hosts = {rule["host"] for rule in ingress["spec"]["rules"]}
+    config = of_kind(rendered, "ConfigMap")
+    for url in (config["clinicpay-config"]["data"]["PORTAL_URL"],
+                config["reminders-config"]["data"]["REMINDERS_URL"]):  # fmt: skip
+        assert url.startswith("https://") and url.removeprefix("https://") in hosts, url
 
 
 def test_overlays_differ_only_where_environments_differ():

@@ -95,9 +95,10 @@ async def published_eventually(bootstrap_servers: str, subject: str, event_type:
 
 
 async def publish_reminder(
-    bootstrap_servers: str, clinic_id, account_id, kind: str, **fields
+    bootstrap_servers: str, clinic_id, account_id, kind: str, traceparent=None, **fields
 ) -> tuple:
     """Publish a ReminderDue as the reminders service will; returns (envelope, record metadata)."""
+    import dataclasses
     from datetime import UTC, datetime
 
     from contracts import contract_named, make_envelope
@@ -131,6 +132,8 @@ async def publish_reminder(
         time=datetime.now(UTC),
         correlation_id=f"reminder-{reminder_id.hex[:8]}",
     )
+    if traceparent:
+        envelope = dataclasses.replace(envelope, extensions={"traceparent": traceparent})
     return envelope, await send(bootstrap_servers, envelope)
 
 

@@ -13,7 +13,15 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from eventbus.topics import INVOICING, PAYMENTS
 from tests.integration.harness import eventually, read_topic
-from tests.integration.payments_support import new_account, open_invoice, post, save_card
+from tests.integration.payments_support import (
+    new_account,
+    open_invoice,
+    pay,
+    post,
+    publish_reminder,
+    published_eventually,
+    save_card,
+)
 from tests.integration.test_walking_skeleton import issue_invoice, open_account
 
 
@@ -129,6 +137,27 @@ async def test_a_payments_trace_is_continued_by_the_invoicing_consumer(suite, st
     calls = "clinicpay_gateway_calls_total"
     assert value(suite.payments_api, calls, operation="charge", outcome="succeeded") >= 1
     assert value(suite.payments_api, calls, operation="save_card", outcome="ok") >= 1
+
+
+async def test_a_reminders_trace_is_continued_into_the_charge_it_causes(suite, staff):
+    trace_id, traceparent = new_traceparent()
+    account = uuid.uuid4()
+    card = save_card(suite.payments_api.url, staff, account)
+    scheduled = pay(
+        suite.payments_api.url, staff, account, card["id"], 1_700, scheduled_for="2031-03-01"
+    ).json()
+    await publish_reminder(
+        suite.infra.bootstrap_servers,
+        staff.clinic_id,
+        account,
+        "scheduled_payment_due",
+        traceparent=traceparent,
+        payment_id=scheduled["id"],
+    )
+    captured = await published_eventually(
+        suite.infra.bootstrap_servers, scheduled["id"], "PaymentCaptured"
+    )
+    assert captured["traceparent"].split("-")[1] == trace_id
 
 
 async def test_a_dead_lettered_message_is_counted(suite):
