@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from clinicpay.settings import ServiceSettings
@@ -10,3 +11,4 @@ class LedgerSettings(ServiceSettings):
 
     ledger_port: int = 8004
     ledger_consumer_group: str = "clinicpay-ledger"
+    ledger_max_records: int = Field(default=10_000, ge=1, le=100_000)

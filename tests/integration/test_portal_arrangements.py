@@ -122,8 +122,8 @@ async def test_the_statement_shows_what_the_ledger_answers(suite, staff, db, pho
         params={"from": (today - timedelta(days=7)).isoformat(), "to": today.isoformat()},
     )
     await page.get_by_role("link", name="Statement").click()
-    await page.get_by_label("From").fill((today - timedelta(days=7)).isoformat())
-    await page.get_by_label("To").fill(today.isoformat())
+    await page.get_by_label("From", exact=True).fill((today - timedelta(days=7)).isoformat())
+    await page.get_by_label("To", exact=True).fill(today.isoformat())
     await page.get_by_role("button", name="Show statement").click()
     await page.steps.shot("statement")
     if ledger.status_code == 200:

@@ -4,7 +4,15 @@ from datetime import UTC, datetime
 import pytest
 
 from contracts import contract_named, make_envelope
-from ledger.postings import JournalEntry, LedgerAccount, Posting, UnbalancedEntry, journal_entry_for
+from ledger.postings import (
+    JournalEntry,
+    LedgerAccount,
+    Posting,
+    UnbalancedEntry,
+    UnpostableEvent,
+    journal_entry_for,
+    postable_entry,
+)
 
 CLINIC, ACCOUNT = uuid.uuid4(), uuid.uuid4()
 
@@ -100,3 +108,91 @@ def test_events_that_move_no_money_post_nothing():
         },
     )
     assert journal_entry_for(due) is None
+
+
+def invoicing_event(name: str, invoice: uuid.UUID, **data):
+    return envelope(
+        name,
+        "invoicing",
+        {"invoice_id": str(invoice), "account_id": str(ACCOUNT), "currency": "USD", **data},
+    )
+
+
+def postings_of(entry) -> set[tuple[LedgerAccount, int]]:
+    return {(p.ledger_account, p.amount) for p in entry.postings}
+
+
+def test_an_adjustment_debits_revenue_adjustments_and_credits_the_invoices_receivable():
+    invoice = uuid.uuid4()
+    adjusted = invoicing_event(
+        "InvoiceAdjusted",
+        invoice,
+        adjustment_id=str(uuid.uuid4()),
+        amount=2_000,
+        adjusted_on="2026-11-28",
+        amount_due=8_000,
+    )
+    entry = journal_entry_for(adjusted)
+    assert postings_of(entry) == {
+        (LedgerAccount.REVENUE_ADJUSTMENTS, 2_000),
+        (LedgerAccount.RECEIVABLE, -2_000),
+    }
+    assert entry.invoice_changes() == {invoice: -2_000}
+
+
+def test_a_void_reverses_revenue_for_what_remained():
+    voided = invoicing_event(
+        "InvoiceVoided", uuid.uuid4(), voided_amount=5_000, voided_on="2026-11-28"
+    )
+    assert postings_of(journal_entry_for(voided)) == {
+        (LedgerAccount.SERVICE_REVENUE, 5_000),
+        (LedgerAccount.RECEIVABLE, -5_000),
+    }
+
+
+def test_a_write_off_is_bad_debt_expense():
+    written_off = invoicing_event(
+        "InvoiceWrittenOff", uuid.uuid4(), amount=4_200, written_off_on="2026-11-28"
+    )
+    entry = journal_entry_for(written_off)
+    assert postings_of(entry) == {
+        (LedgerAccount.BAD_DEBT_EXPENSE, 4_200),
+        (LedgerAccount.RECEIVABLE, -4_200),
+    }
+    assert entry.receivable_change() == -4_200
+
+
+def test_a_refund_reopens_its_invoices_and_reduces_credit_from_the_clearing_account():
+    invoice = uuid.uuid4()
+    refunded = envelope(
+        "PaymentRefunded",
+        "payments",
+        {
+            "refund_id": str(uuid.uuid4()),
+            "payment_id": str(uuid.uuid4()),
+            "account_id": str(ACCOUNT),
+            "amount": 3_000,
+            "currency": "USD",
+            "refunded_at": "2026-11-29T10:00:00Z",
+            "allocations": [{"invoice_id": str(invoice), "amount": 2_000}],
+            "unallocated_amount": 1_000,
+        },
+    )
+    entry = journal_entry_for(refunded)
+    assert entry.receivable_change() == 3_000
+    assert entry.invoice_changes() == {invoice: 2_000}
+    assert (LedgerAccount.PROCESSOR_CLEARING, -3_000) in postings_of(entry)
+
+
+def test_a_payment_whose_allocations_do_not_add_up_is_refused():
+    bad = captured(10_000, [(uuid.uuid4(), 7_000)])
+    bad.data["unallocated_amount"] = 0
+    with pytest.raises(UnpostableEvent):
+        postable_entry(bad)
+
+
+def test_an_event_naming_another_account_in_its_data_is_refused():
+    other = issued(100)
+    other.data["account_id"] = str(uuid.uuid4())
+    with pytest.raises(UnpostableEvent):
+        postable_entry(other)
