@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import threading
 from pathlib import Path
 
 from honcho.manager import Manager
@@ -42,6 +43,8 @@ def run_suite() -> int:
             own = {"METRICS_PORT": str(metrics_ports[process.name])} if not process.port_env else {}
             manager.add_process(process.name, " ".join(process.command()), env={**env, **own})
         _print_banner(env, metrics_ports)
+        if env.get("CLINICPAY_DEMO", "1") != "0":
+            threading.Thread(target=_seed_demo, args=(env,), name="demo", daemon=True).start()
         manager.loop()
         return manager.returncode or 0
     finally:
@@ -72,6 +75,27 @@ def _print_banner(env: dict[str, str], metrics_ports: dict[str, int]) -> None:
         "  staff token (admin, billing, finance; 12 h):",
         f"    {token}",
         "  Ctrl-C stops everything.",
+        "",
+    ]
+    print("\n".join(lines), file=sys.stderr, flush=True)
+
+
+def _seed_demo(env: dict[str, str]) -> None:
+    """Seeds the demo clinic once the services answer, then prints a family's link."""
+    from clinicpay.demo import PARENT, seed
+
+    try:
+        link = seed(env)
+    except Exception as error:  # the suite runs on without demo data; say why
+        print(f"\n  the demo clinic could not be seeded: {error!r}\n", file=sys.stderr, flush=True)
+        return
+    lines = [
+        "",
+        "The demo clinic is ready:",
+        f"  patient portal   {link}",
+        f"    (single use; date of birth {PARENT['date_of_birth']} for {PARENT['name']},",
+        "     or a child's; `clinicpay portal demo-link` prints another)",
+        f"  staff view       {env['PORTAL_URL']}/staff (sign in with the staff token above)",
         "",
     ]
     print("\n".join(lines), file=sys.stderr, flush=True)

@@ -12,7 +12,13 @@ from fastapi.staticfiles import StaticFiles
 
 from httpapi import AccessLog, create_service_app
 from httpapi.access import DDL as ACCESS_LOG_DDL
-from portal import arrangement_routes, link_routes, patient_routes, statement_routes
+from portal import (
+    arrangement_routes,
+    link_routes,
+    patient_routes,
+    staff_routes,
+    statement_routes,
+)
 from portal.clients import Backends, ServiceTokens
 from portal.settings import PortalSettings
 from portal.store import PortalStore
@@ -83,6 +89,8 @@ def create_http_app(settings: PortalSettings) -> FastAPI:
     app.include_router(patient_routes.router)
     app.include_router(arrangement_routes.router)
     app.include_router(statement_routes.router)
+    app.include_router(staff_routes.router)
+    app.include_router(staff_routes.api)
     _install_page_errors(app)
     return app
 

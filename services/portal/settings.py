@@ -13,7 +13,6 @@ class PortalSettings(ServiceSettings):
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
     portal_port: int = 8005
-    portal_db_schema: str = "portal"
     invoicing_url: str = "http://127.0.0.1:8001"
     payments_url: str = "http://127.0.0.1:8002"
     reminders_url: str = "http://127.0.0.1:8003"

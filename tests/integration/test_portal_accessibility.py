@@ -107,3 +107,30 @@ async def test_a_family_can_pay_with_the_keyboard_alone(suite, staff, db, phone)
         " return getComputedStyle(document.activeElement).outlineStyle; }"
     )
     assert outline != "none", "focus is visible"
+
+
+async def test_no_staff_page_has_a_serious_accessibility_violation(suite, staff, db, phone):
+    family = open_family(suite, staff, "Remy Fox", ("Ori Fox", "2016-06-16"))
+    invoice = issue(suite, staff, family, "Ori Fox", ("Speech therapy", "2026-11-20", 1, 6_000))
+    await settled(suite, staff, db, family)
+    page = phone
+    found: list[str] = []
+
+    await page.goto(f"{suite.portal.url}/staff/sign-in")
+    found += await _serious_violations(page)
+    await page.get_by_label("Staff token").fill(staff.token)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    found += await _serious_violations(page)
+    for path in (
+        "/staff/invoices?status=issued&overdue=1",
+        f"/staff/invoices/{invoice['id']}",
+        f"/staff/accounts/{family.account_id}",
+    ):
+        await page.goto(f"{suite.portal.url}{path}")
+        found += await _serious_violations(page)
+    await page.goto(f"{suite.portal.url}/staff/invoices/{invoice['id']}")
+    await page.get_by_role("button", name="Void…").click()
+    await expect(page.get_by_role("heading", name="Void invoice?")).to_be_visible()
+    found += await _serious_violations(page)
+    assert found == []
