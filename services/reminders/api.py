@@ -10,17 +10,19 @@ from uuid import UUID
 
 import asyncpg
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from httpapi import Staff, create_service_app, require_roles
+from httpapi import Accesses, Staff, create_service_app, require_roles
 from httpapi.access import AccessLog
 from httpapi.problems import ProblemSpec, problem_responses
+from reminders.delivery import phone_digest
 from reminders.directory import DirectoryUnavailable, InvoicingDirectory
 from reminders.mailbox import list_messages
 from reminders.planning import replan_clinic_invoices
 from reminders.policy import InvalidPolicy, QuietHours, ReminderPolicy, Step
 from reminders.settings import RemindersSettings
+from reminders.sms import keyword, signature_is_valid
 from reminders.store import clinic_profile, policy_for, save_policy, zone_of
 
 ADMIN = require_roles("admin")
@@ -166,10 +168,12 @@ async def put_policy(body: PolicyIn, staff: Staff, db: Pool, directory: Director
 async def mailbox(
     staff: Staff,
     db: Pool,
+    access: Accesses,
     account_id: UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> MailboxOut:
     """The dev mailbox: every message the mailbox notifier delivered, newest first."""
+    access.read("mailbox", account_id or "clinic")
     messages = await list_messages(db, staff.clinic_id, account_id, limit)
     return MailboxOut(messages=[MessageOut(**m) for m in messages])
 
@@ -183,11 +187,13 @@ async def mailbox(
 async def notifications(
     staff: Staff,
     db: Pool,
+    access: Accesses,
     status: Literal["pending", "sent", "failed", "skipped"] | None = None,
     account_id: UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[NotificationOut]:
     """Notices and how they went: `status=failed` lists the ones nobody received."""
+    access.read("notifications", account_id or "clinic")
     rows = await db.fetch(
         """SELECT notification_id, account_id, kind, channel, subject_type, subject_id, status,
                   attempts, failure_code, created_at
@@ -211,6 +217,33 @@ async def short_link(code: Annotated[str, Field(max_length=32)], db: Pool) -> Re
     if target is None:
         raise HTTPException(404, "this link is unknown or has expired")
     return RedirectResponse(target, status_code=303)
+
+
+@router.post("/v1/sms/inbound", include_in_schema=False)
+async def sms_inbound(request: Request, db: Pool) -> Response:
+    """The SMS provider's webhook for replies: STOP opts the number out, START back in.
+    Signed like Twilio's (`X-Twilio-Signature`); unsigned only on the embedded default."""
+    settings: RemindersSettings = request.app.state.settings
+    form = {key: str(value) for key, value in (await request.form()).items()}
+    if settings.sms_auth_token:
+        url = f"{settings.reminders_url.rstrip('/')}{request.url.path}"
+        given = request.headers.get("X-Twilio-Signature", "")
+        if not signature_is_valid(settings.sms_auth_token.get_secret_value(), url, form, given):
+            raise HTTPException(403, "the signature does not match")
+    elif not settings.embedded:
+        raise HTTPException(404, "SMS replies are not configured")
+    sender, word = form.get("From"), keyword(form.get("Body", ""))
+    if sender and word:
+        digest = phone_digest(settings.digest_key(), sender)
+        if word == "stop":
+            await db.execute(
+                """INSERT INTO reminders.sms_opt_outs (phone_digest) VALUES ($1)
+                   ON CONFLICT DO NOTHING""",
+                digest,
+            )
+        else:
+            await db.execute("DELETE FROM reminders.sms_opt_outs WHERE phone_digest = $1", digest)
+    return Response("<Response/>", media_type="application/xml")
 
 
 def create_http_app(settings: RemindersSettings) -> FastAPI:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -31,10 +32,40 @@ SCHEMA_SQL = Path(__file__).with_name("schema.sql")
 
 
 async def migrate(settings: RemindersSettings) -> None:
+    """Applies the schema once per version of it. DDL takes table locks even when there is
+    nothing to create, and a process starting beside busy replicas (or a `tick`) must not
+    deadlock with their transactions, so an applied version is recorded and skipped."""
+    statements = [
+        SCHEMA_SQL.read_text(),
+        OFFSETS_DDL.format(schema="reminders"),
+        ACCESS_LOG_DDL.format(schema="reminders"),
+    ]
+    version = hashlib.sha256("\n".join(statements).encode()).hexdigest()
     async with migration_session(settings.database, "reminders") as connection:
-        await connection.execute(SCHEMA_SQL.read_text())
-        await connection.execute(OFFSETS_DDL.format(schema="reminders"))
-        await connection.execute(ACCESS_LOG_DDL.format(schema="reminders"))
+        if await _applied(connection, version):
+            return
+        async with connection.transaction():
+            for statement in statements:
+                await connection.execute(statement)
+            await connection.execute(
+                """CREATE TABLE IF NOT EXISTS reminders.schema_versions (
+                       version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"""
+            )
+            await connection.execute(
+                """INSERT INTO reminders.schema_versions (version) VALUES ($1)
+                   ON CONFLICT DO NOTHING""",
+                version,
+            )
+
+
+async def _applied(connection: asyncpg.Connection, version: str) -> bool:
+    if not await connection.fetchval("SELECT to_regclass('reminders.schema_versions') IS NOT NULL"):
+        return False
+    return bool(
+        await connection.fetchval(
+            "SELECT true FROM reminders.schema_versions WHERE version = $1", version
+        )
+    )
 
 
 async def create_pool(settings: ServiceSettings, max_size: int = 4) -> asyncpg.Pool:
@@ -95,7 +126,7 @@ async def run_worker(settings: RemindersSettings, stop: asyncio.Event, clock: Cl
     sender = delivery(settings, pool, contacts)
     try:
         await asyncio.gather(
-            intake.run(stop),
+            consume(intake, stop),
             every(settings.reminders_tick_seconds, stop, lambda: tick(pool, contacts, clock.now())),
             every(settings.reminders_delivery_interval_seconds, stop, sender.deliver_due),
         )
@@ -104,6 +135,19 @@ async def run_worker(settings: RemindersSettings, stop: asyncio.Event, clock: Cl
         await dlq.stop()
         await contacts.close()
         await pool.close()
+
+
+async def consume(intake: ProjectionConsumer, stop: asyncio.Event) -> None:
+    """A batch that fails (invoicing away while a clinic's timezone is first needed) is
+    rolled back; the consumer goes back to its stored offsets and tries again."""
+    while not stop.is_set():
+        try:
+            await intake.run(stop)
+        except Exception as error:
+            log.warning("reminders.intake_failed", error=type(error).__name__)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=2.0)
+            await intake.seek_to_stored_offsets(list(intake.consumer.assignment()))
 
 
 async def every(seconds: float, stop: asyncio.Event, work: Callable[[], Awaitable[int]]) -> None:

@@ -9,9 +9,11 @@ dies mid-send leaves the lease to expire and the notice is tried again (at-least
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -62,21 +64,38 @@ class Delivery:
     digest_key: bytes
     max_attempts: int = 5
     retry_base_seconds: float = 30.0
+    concurrency: int = 8
 
-    async def deliver_due(self, batch: int = 20) -> int:
+    async def deliver_due(self, batch: int = 50) -> int:
+        """A batch is sent `concurrency` at a time; each account's contact is asked for once
+        per batch (its e-mail and SMS rows share the answer), and kept for no longer."""
         rows = await self.pool.fetch(CLAIM, batch, LEASE)
-        for row in rows:
-            await self.deliver(row)
+        contacts: dict[tuple, asyncio.Future] = {}
+        slots = asyncio.Semaphore(self.concurrency)
+
+        def contact_of(row) -> asyncio.Future:
+            key = (row["clinic_id"], row["account_id"])
+            if key not in contacts:
+                contacts[key] = asyncio.ensure_future(self.directory.contact(*key))
+            return contacts[key]
+
+        async def one(row) -> None:
+            async with slots:
+                await self.deliver(row, contact_of(row))
+
+        await asyncio.gather(*(one(row) for row in rows))
         return len(rows)
 
-    async def deliver(self, row) -> None:
+    async def deliver(self, row, contact_lookup: Awaitable[Contact]) -> None:
         facts = json.loads(row["facts"])
         try:
-            contact = await self.directory.contact(row["clinic_id"], row["account_id"])
+            contact = await contact_lookup
         except DirectoryUnavailable:
             return await self.failed(row, DeliveryFailed("contacts_unavailable", False))
         except AccountGone:
             return await self.failed(row, DeliveryFailed("account_not_found", True))
+        except Exception as error:  # an answer we did not expect: try again later
+            return await self.failed(row, DeliveryFailed(type(error).__name__, False))
         reason = await self.not_for_this_channel(row, contact, facts.get("wanted", ["email"]))
         if reason:
             return await self.settle(row, "skipped", reason)

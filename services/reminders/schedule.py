@@ -47,6 +47,12 @@ def next_sending_instant(instant: datetime, zone: ZoneInfo, quiet: QuietHours) -
     return instant.astimezone(UTC)
 
 
+def waits_until(now: datetime, zone: ZoneInfo, quiet: QuietHours) -> datetime | None:
+    """When sending hours next open, if the clinic is outside them at `now`; else None."""
+    opens = next_sending_instant(now, zone, quiet)
+    return None if opens == now.astimezone(UTC) else opens
+
+
 def day_step_instant(day: date, zone: ZoneInfo, quiet: QuietHours) -> datetime:
     return local_instant(day, quiet.send_after, zone)
 

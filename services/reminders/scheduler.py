@@ -19,8 +19,8 @@ from contracts import contract_named, make_envelope
 from eventbus.topics import REMINDERS
 from reminders.directory import InvoicingDirectory
 from reminders.intake import next_period, schedule_autopay_period
-from reminders.schedule import PlannedStep, latest_due
-from reminders.store import enqueue, policy_for
+from reminders.schedule import PlannedStep, latest_due, waits_until
+from reminders.store import clinic_profile, enqueue, policy_for, zone_of
 
 log = structlog.get_logger("reminders.scheduler")
 
@@ -33,7 +33,7 @@ SELECT subject_type, subject_id, clinic_id, account_id, closed, currency, total,
 FROM reminders.subjects
 WHERE (subject_type, subject_id) IN (
     SELECT subject_type, subject_id FROM reminders.schedule
-    WHERE status = 'pending' AND due_at <= $1)
+    WHERE status = 'pending' AND due_at <= $1 AND (not_before IS NULL OR not_before <= $1))
 ORDER BY subject_type, subject_id
 LIMIT $2
 FOR UPDATE SKIP LOCKED
@@ -58,6 +58,7 @@ async def settle(connection, directory, subject, now: datetime) -> int:
     rows = await connection.fetch(
         """SELECT kind, step, due_at, reminder_id FROM reminders.schedule
            WHERE subject_type = $1 AND subject_id = $2 AND status = 'pending' AND due_at <= $3
+             AND (not_before IS NULL OR not_before <= $3)
            ORDER BY due_at""",
         subject["subject_type"],
         subject["subject_id"],
@@ -74,12 +75,29 @@ async def settle(connection, directory, subject, now: datetime) -> int:
     chosen = charges or _collapse(notices, await _sent_up_to(connection, subject))
     skipped = [r["reminder_id"] for r in rows if r not in chosen]
     await mark(connection, skipped, "skipped", "superseded")
+    if not charges and chosen and await _outside_hours(connection, directory, subject, chosen, now):
+        return 0
     for row in chosen:
         await emit(connection, subject, row, now)
         if row["kind"] == "autopay_charge_due":
             await _next_autopay_week(connection, directory, subject)
     await mark(connection, [r["reminder_id"] for r in chosen], "sent", None)
     return len(chosen)
+
+
+async def _outside_hours(connection, directory, subject, chosen, now: datetime) -> bool:
+    """A notice that a late tick finds due at night waits for the clinic's sending hours."""
+    policy = await policy_for(connection, subject["clinic_id"])
+    zone = zone_of(await clinic_profile(connection, directory, subject["clinic_id"]))
+    opens = waits_until(now, zone, policy.quiet_hours)
+    if opens is None:
+        return False
+    await connection.execute(
+        "UPDATE reminders.schedule SET not_before = $2 WHERE reminder_id = ANY($1::uuid[])",
+        [r["reminder_id"] for r in chosen],
+        opens,
+    )
+    return True
 
 
 def _collapse(notices, sent_up_to):

@@ -50,6 +50,8 @@ CREATE TABLE IF NOT EXISTS reminders.schedule (
     PRIMARY KEY (subject_type, subject_id, kind, step),
     FOREIGN KEY (subject_type, subject_id) REFERENCES reminders.subjects
 );
+-- A step that came due outside the clinic's sending hours (a late tick) waits for them.
+ALTER TABLE reminders.schedule ADD COLUMN IF NOT EXISTS not_before timestamptz;
 CREATE INDEX IF NOT EXISTS schedule_pending ON reminders.schedule (due_at)
     WHERE status = 'pending';
 

@@ -76,3 +76,11 @@ def issued_for_new_account(suite, staff: StaffClient, amount: int = 15_000, **fi
 
 def new_clinic_staff(codec) -> StaffClient:
     return StaffClient(codec, uuid.uuid4(), ["billing", "finance", "admin"])
+
+
+async def reminders_eventually(bootstrap_servers: str, subject_id: str, count: int) -> list[dict]:
+    async def published():
+        found = await reminders_on_topic(bootstrap_servers, subject_id)
+        return found if len(found) >= count else None
+
+    return await eventually(published, timeout=30)

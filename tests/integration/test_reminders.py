@@ -3,19 +3,21 @@ link, reaches the dev mailbox; a paid invoice gets no more."""
 
 from __future__ import annotations
 
+import subprocess
 import uuid
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from auth import LinkCodec
 from clinicpay.settings import EMBEDDED_LINK_SECRET
-from tests.integration.harness import eventually
+from tests.integration.harness import CLINICPAY, eventually
 from tests.integration.invoicing_api import configure_clinic, send
 from tests.integration.payments_support import new_account, open_invoice, pay, save_card
 from tests.integration.reminders_support import (
     issued_for_new_account,
     mailbox_eventually,
     new_clinic_staff,
+    reminders_eventually,
     reminders_on_topic,
     scheduled,
     tick,
@@ -65,11 +67,7 @@ async def test_a_notice_is_sent_once_however_often_the_clock_is_ticked(suite, st
     for _ in range(3):
         tick(suite, at + timedelta(minutes=5))
 
-    async def settled():
-        rows = await reminders_on_topic(suite.infra.bootstrap_servers, invoice["id"])
-        return rows if rows else None
-
-    published = await settled()
+    published = await reminders_eventually(suite.infra.bootstrap_servers, invoice["id"], 1)
     # issued, due-3 and due were all due: only the latest went out.
     assert [p["data"]["step"] for p in published] == ["due"]
     statuses = {step: row["status"] for step, row in (await scheduled(db, invoice["id"])).items()}
@@ -149,3 +147,47 @@ async def test_no_notice_for_a_voided_invoice_or_under_the_clinic_floor(suite, c
     assert (await scheduled(db, voided["id"], expected=1))["due"]["reason"] == "voided"
     for invoice in (small, voided):
         assert await reminders_on_topic(suite.infra.bootstrap_servers, invoice["id"]) == []
+
+
+async def test_a_late_tick_at_night_holds_the_notice_until_the_clinic_morning(suite, codec, db):
+    staff = new_clinic_staff(codec)
+    configure_clinic(suite, codec, staff.clinic_id, name="Sunny Speech")
+    invoice = issued_for_new_account(suite, staff, 7_700, due_date="2027-02-10")
+    steps = await scheduled(db, invoice["id"])
+    night = steps["due"]["due_at"] + timedelta(hours=14)  # 22:00 in Chicago
+    assert night.astimezone(CHICAGO).hour == 22
+
+    tick(suite, night)
+    waiting = (await scheduled(db, invoice["id"]))["due"]
+    assert waiting["status"] == "pending"
+    morning = steps["due"]["due_at"] + timedelta(days=1)
+    assert (
+        await db.fetchval(
+            "SELECT not_before FROM reminders.schedule WHERE subject_id = $1 AND step = 'due'",
+            invoice["id"],
+        )
+        == morning
+    )
+    assert await reminders_on_topic(suite.infra.bootstrap_servers, invoice["id"]) == []
+    tick(suite, morning + timedelta(minutes=1))
+    [published] = await reminders_eventually(suite.infra.bootstrap_servers, invoice["id"], 1)
+    assert published["data"]["step"] == "due"
+
+
+def test_the_clock_cannot_be_set_outside_the_embedded_default(suite):
+    production = {
+        **suite.env,
+        "CLINICPAY_ENV": "production",
+        "JWT_SECRET": "a-production-secret-" + "x" * 24,
+        "LINK_SECRET": "a-production-link-secret-" + "y" * 24,
+        "REMINDERS_DIGEST_KEY": "a-production-digest-key-" + "z" * 24,
+    }
+    done = subprocess.run(
+        [CLINICPAY, "reminders", "tick", "--at", "2027-01-01T09:00:00-06:00"],
+        env=production,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert "--at exists only on the embedded default" in done.stderr

@@ -12,6 +12,7 @@ from reminders.schedule import (
     local_instant,
     next_sending_instant,
     reminder_id,
+    waits_until,
 )
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -152,3 +153,9 @@ def test_policy_round_trips_through_json_and_knows_its_floor():
     assert not ReminderPolicy().below_floor(1)
     assert policy.step("due+10").offset_days == 10
     assert timedelta(days=policy.step("due+10").offset_days) == timedelta(days=10)
+
+
+def test_a_late_tick_at_night_waits_for_the_morning_and_a_day_tick_goes_at_once():
+    quiet = QuietHours()
+    assert waits_until(utc(2026, 12, 2, 4), CHICAGO, quiet) == utc(2026, 12, 2, 14)  # 22:00
+    assert waits_until(utc(2026, 12, 1, 20), CHICAGO, quiet) is None  # 14:00
