@@ -115,7 +115,9 @@ async def test_no_notice_after_the_invoice_is_paid(suite, staff, db):
     assert await _count_mail(db, account_id) == 0
 
 
-async def test_no_notice_for_a_voided_invoice_or_under_the_clinic_floor(suite, codec, db):
+async def test_no_notice_for_a_voided_or_written_off_invoice_or_under_the_clinic_floor(
+    suite, codec, db
+):
     staff = new_clinic_staff(codec)
     admin_put = send(
         "PUT",
@@ -129,23 +131,30 @@ async def test_no_notice_for_a_voided_invoice_or_under_the_clinic_floor(suite, c
     assert admin_put.status_code == 200, admin_put.text
     small = issued_for_new_account(suite, staff, 99, due_date="2027-03-01")
     voided = issued_for_new_account(suite, staff, 5_000, due_date="2027-03-01")
+    written_off = issued_for_new_account(suite, staff, 6_000, due_date="2027-03-01")
     void = staff.post(f"{suite.invoicing_api.url}/v1/invoices/{voided['id']}/void")
     assert void.status_code == 200, void.text
+    write_off = staff.post(
+        f"{suite.invoicing_api.url}/v1/invoices/{written_off['id']}/write-off",
+        json={"reason": "uncollectable"},
+    )
+    assert write_off.status_code == 200, write_off.text
     small_steps = await scheduled(db, small["id"], expected=1)
-    await scheduled(db, voided["id"], expected=1)
 
-    async def void_known():
+    async def closed(invoice_id: str):
         return await db.fetchval(
             """SELECT closed FROM reminders.subjects
                WHERE subject_type = 'invoice' AND subject_id = $1""",
-            voided["id"],
+            invoice_id,
         )
 
-    assert await eventually(void_known, timeout=30) == "voided"
+    assert await eventually(lambda: closed(voided["id"]), timeout=30) == "voided"
+    assert await eventually(lambda: closed(written_off["id"]), timeout=30) == "written_off"
     tick(suite, small_steps["due"]["due_at"] + timedelta(minutes=1))
     assert (await scheduled(db, small["id"], expected=1))["due"]["reason"] == "under_floor"
     assert (await scheduled(db, voided["id"], expected=1))["due"]["reason"] == "voided"
-    for invoice in (small, voided):
+    assert (await scheduled(db, written_off["id"], expected=1))["due"]["reason"] == "written_off"
+    for invoice in (small, voided, written_off):
         assert await reminders_on_topic(suite.infra.bootstrap_servers, invoice["id"]) == []
 
 
