@@ -80,6 +80,7 @@ class ProjectionConsumer:
         max_records: int = 2000,
         prepare: Prepare | None = None,
         decode: Decode = decode_envelope,
+        concurrency: int = 1,
     ) -> None:
         self.name = name
         self.topics = tuple(topics)
@@ -91,6 +92,7 @@ class ProjectionConsumer:
         self.max_records = max_records
         self.prepare = prepare
         self.decode = decode
+        self.concurrency = concurrency
 
     async def seek_to_stored_offsets(self, partitions: list[TopicPartition]) -> None:
         rows = await self.pool.fetch(
@@ -110,8 +112,24 @@ class ProjectionConsumer:
         self.consumer.subscribe(self.topics, listener=_SeekToStoredOffsets(self))
         while not stop.is_set():
             batches = await self.consumer.getmany(timeout_ms=200, max_records=self.max_records)
+            await self._handle_batches(batches)
+
+    async def _handle_batches(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+        """Partitions are independent (own offsets row, own chain of effects): up to
+        `concurrency` of them are projected at once, each in its own transaction."""
+        if self.concurrency == 1:
             for tp, records in batches.items():
                 await self.handle_batch(tp, records)
+            return
+        slots = asyncio.Semaphore(self.concurrency)
+
+        async def handle(tp: TopicPartition, records: list[ConsumerRecord]) -> None:
+            async with slots:
+                await self.handle_batch(tp, records)
+
+        async with asyncio.TaskGroup() as group:
+            for tp, records in batches.items():
+                group.create_task(handle(tp, records))
 
     async def handle_batch(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
         next_offset = records[-1].offset + 1

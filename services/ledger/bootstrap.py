@@ -57,6 +57,7 @@ async def run_worker(settings: LedgerSettings, stop: asyncio.Event) -> None:
         prepare=postable_entry,
         decode=decode,
         max_records=settings.ledger_max_records,
+        concurrency=settings.ledger_concurrency,
     )
     try:
         await worker.run(stop)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -24,8 +24,10 @@ def chain_name(topic: str, partition: int) -> str:
     return f"{topic}:{partition}"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class AuditRow:
+    """One row of the audit log. Sealing sets its position and hash, once, on a fresh row."""
+
     chain: str
     seq: int
     event_id: UUID
@@ -71,8 +73,9 @@ class AuditRow:
         return hashlib.sha256(self.prev_hash + self.canonical()).digest()
 
     def sealed(self, seq: int, prev_hash: bytes) -> AuditRow:
-        unsealed = replace(self, seq=seq, prev_hash=prev_hash)
-        return replace(unsealed, hash=unsealed.computed_hash())
+        self.seq, self.prev_hash = seq, prev_hash
+        self.hash = self.computed_hash()
+        return self
 
     def disagreement_with_envelope(self) -> str | None:
         """The indexed columns are copies of the envelope's attributes; say which differs."""

@@ -24,6 +24,8 @@ def _data_model(event_type: str) -> type[BaseModel]:
 
 
 def decode(raw: bytes) -> Envelope:
+    if b"\\u0000" in raw:  # valid JSON, but jsonb cannot store it: the batch would never commit
+        raise InvalidEvent("the message contains \\u0000, which the audit log cannot store")
     try:
         model = EnvelopeModel.model_validate_json(raw)
     except ValidationError as error:

@@ -68,11 +68,12 @@ async def append_to_audit_log(
         )
         rows.extend(sealed)
     if rows:
+        raw = {d.envelope.id: d.raw.decode() for d in fresh}  # stored as received
         await connection.copy_records_to_table(
             "audit_log",
             schema_name="ledger",
             columns=AUDIT_COLUMNS,
-            records=[_audit_record(row) for row in rows],
+            records=[_audit_record(row, raw[row.event_id]) for row in rows],
         )
     return fresh
 
@@ -123,12 +124,11 @@ def _audit_row(chain: str, delivery: Delivery, recorded_at: datetime) -> AuditRo
     )
 
 
-def _audit_record(row: AuditRow) -> tuple:
+def _audit_record(row: AuditRow, envelope_json: str) -> tuple:
     return (
         row.chain, row.seq, row.event_id, row.event_type, row.clinic_id, row.account_id,
         row.subject, row.correlation_id, row.causation_id, row.occurred_at, row.topic,
-        row.partition, row.offset, row.recorded_at, json.dumps(row.envelope), row.prev_hash,
-        row.hash,
+        row.partition, row.offset, row.recorded_at, envelope_json, row.prev_hash, row.hash,
     )  # fmt: skip
 
 
@@ -167,6 +167,10 @@ def _posting_records(e: JournalEntry) -> Iterable[tuple]:
         )  # fmt: skip
 
 
+def _lock_order(key: tuple) -> tuple:
+    return tuple(part.int if isinstance(part, UUID) else part for part in key)
+
+
 async def _add_to_account_balances(
     connection: asyncpg.Connection, schema: str, entries: list[JournalEntry]
 ) -> None:
@@ -174,7 +178,7 @@ async def _add_to_account_balances(
     for e in entries:
         key = (e.clinic_id, e.account_id, e.currency)
         changes[key] = changes.get(key, 0) + e.receivable_change()
-    keys = sorted(changes)  # one lock order for every worker: no deadlocks between them
+    keys = sorted(changes, key=_lock_order)  # one lock order for every worker: no deadlocks
     await connection.execute(
         f"""INSERT INTO {schema}.account_balances (clinic_id, account_id, currency, balance)
             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::bigint[])
@@ -200,7 +204,7 @@ async def _add_to_invoice_balances(
                 due_dates[key] = e.due_date
     if not changes:
         return
-    keys = sorted(changes)
+    keys = sorted(changes, key=_lock_order)
     await connection.execute(
         f"""INSERT INTO {schema}.invoice_balances
                 (clinic_id, account_id, invoice_id, currency, balance, due_date)

@@ -12,3 +12,4 @@ class LedgerSettings(ServiceSettings):
     ledger_port: int = 8004
     ledger_consumer_group: str = "clinicpay-ledger"
     ledger_max_records: int = Field(default=10_000, ge=1, le=100_000)
+    ledger_concurrency: int = Field(default=3, ge=1, le=16)  # below the pool's 4 connections

@@ -44,3 +44,9 @@ def test_an_unknown_type_is_named():
     raw = mutated(lambda d: d.update(type="clinicpay.invoicing.InvoiceTeleported.v1"))
     with pytest.raises(UnknownEventType):
         decode(raw)
+
+
+def test_a_nul_character_is_refused_before_it_can_stall_the_partition():
+    raw = mutated(lambda d: d.update(correlationid="req\u0000x"))
+    with pytest.raises(InvalidEvent, match="u0000"):
+        decode(raw)
