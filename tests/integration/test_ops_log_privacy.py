@@ -3,8 +3,9 @@ card number. Every clinicpay process the run started wrote its output to a file 
 session's work directory; this test runs after all the others and reads every one of them.
 
 Dates are everywhere in logs (timestamps, due dates), so a date of birth is recognised by
-value: every date of birth the test suite sends (read from its sources), plus any field
-named like one.
+value: every date of birth the test suite sends (read from its sources), any date before
+2020 (no log has a reason to name one: the suite's invoices, payments and schedules are
+later), and any field named like one.
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ CARD_CANDIDATE = re.compile(
 )
 DOB_LITERAL = re.compile(r"""date_of_birth["']?\s*[:=]\s*["'](\d{4}-\d{2}-\d{2})["']""")
 DOB_FIELD = re.compile(r"(birth|dob)", re.IGNORECASE)
+OLD_DATE = re.compile(
+    r"(?<![\d-])(?:1[89]\d\d|20[01]\d)-(?:0[1-9]|1[0-2])-(?:[0-2]\d|3[01])(?![\d-])"
+)
 TESTS = Path(__file__).resolve().parents[1]
 
 SENTINEL_EMAIL = f"privacy.{uuid.uuid4().hex[:8]}@example.org"
@@ -70,6 +74,7 @@ def offences(line: str, dates_of_birth: set[str]) -> list[str]:
     found = [f"e-mail {m}" for m in EMAIL.findall(line)]
     found += [f"card {n[:6]}…" for n in card_numbers_in(line)]
     found += [f"date of birth {d}" for d in dates_of_birth if d in line]
+    found += [f"date before 2020 {d}" for d in OLD_DATE.findall(line) if d not in dates_of_birth]
     found += [f"field {k}" for k in dob_fields_in(line)]
     return found
 
@@ -86,6 +91,9 @@ def test_the_detectors_find_what_they_look_for():
     assert card_numbers_in("51985109-0861-40ec-9151-0ab809d6b0d7 af146c56-1833-4681-8946-28a") == []
     assert card_numbers_in("amex 3782 822463 10005") == ["378282246310005"]
     assert offences('{"patient_dob": "x"}', set()) == ["field patient_dob"]
+    assert offences("born 1990-05-17, paid 2026-11-20T10:00:00Z", set()) == [
+        "date before 2020 1990-05-17"
+    ]
     assert "1984-03-02" in dates_of_birth_sent_by_the_tests()
 
 
