@@ -66,21 +66,23 @@ class Broker:
 def recovery_suite(workdir: Path) -> Iterator[tuple[Suite, Broker]]:
     broker = Broker(workdir)
     broker.start()
-    with _database(workdir) as database:
-        infra = Infrastructure(database, broker.bootstrap, workdir)
-        migrate = ServiceProcess("recovery-migrate", ["migrate"], infra.env(), workdir)
-        migrate.start()
-        assert migrate.process.wait(timeout=120) == 0, "\n".join(migrate.log_lines())
-        suite = Suite(infra, workdir)
-        for process in suite.by_name.values():  # beside the session's logs, not over them
-            process.log_path = workdir / f"recovery-{process.name}.log"
-        try:
-            suite.start()
-            yield suite, broker
-        finally:
-            suite.stop()
-            with contextlib.suppress(Exception):
-                broker.lose()
+    try:
+        with _database(workdir) as database:
+            infra = Infrastructure(database, broker.bootstrap, workdir)
+            migrate = ServiceProcess("recovery-migrate", ["migrate"], infra.env(), workdir)
+            migrate.start()
+            assert migrate.process.wait(timeout=120) == 0, "\n".join(migrate.log_lines())
+            suite = Suite(infra, workdir)
+            for process in suite.by_name.values():  # beside the session's logs, not over them
+                process.log_path = workdir / f"recovery-{process.name}.log"
+            try:
+                suite.start()
+                yield suite, broker
+            finally:
+                suite.stop()
+    finally:  # whatever failed on the way, the broker this suite started stops with it
+        with contextlib.suppress(Exception):
+            broker.lose()
 
 
 def clinicpay(suite: Suite, *args: str) -> str:
