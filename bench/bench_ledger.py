@@ -27,8 +27,9 @@ import asyncpg
 import psutil
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from bench.databases import database
 from bench.report import BenchEnv, Report, Stopwatch, percentile
-from clinicpay.embedded import free_port, start_broker, start_postgres
+from clinicpay.embedded import free_port, start_broker
 from eventbus.topics import EVENT_TOPICS, INVOICING, PAYMENTS, REMINDERS, ensure_topics
 from storage import DatabaseUrl
 
@@ -39,26 +40,6 @@ CLINIC = uuid.uuid4()
 LATENCY_EVENTS = 1_000
 LATENCY_RATE = 200  # events per second
 BATCH = 2_000
-
-
-@contextlib.contextmanager
-def database(workdir: Path) -> Iterator[DatabaseUrl]:
-    server = DatabaseUrl(os.environ["DATABASE_URL"]) if os.environ.get("DATABASE_URL") else None
-    server = server or start_postgres(workdir / "pgdata", dbname="postgres")
-    name = f"clinicpay_bench_{uuid.uuid4().hex[:8]}"
-    asyncio.run(_admin(server, f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.with_database(name)
-    finally:
-        asyncio.run(_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-async def _admin(server: DatabaseUrl, statement: str) -> None:
-    connection = await asyncpg.connect(server.with_database("postgres").asyncpg_dsn())
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
 
 
 @contextlib.contextmanager

@@ -24,8 +24,9 @@ import asyncpg
 import httpx
 
 from auth import TokenCodec
+from bench.databases import database
 from bench.report import BenchEnv, Report, percentile
-from clinicpay.embedded import free_port, start_postgres, wait_for_port
+from clinicpay.embedded import free_port, wait_for_port
 from storage import DatabaseUrl
 
 CONCURRENCY = 16
@@ -66,26 +67,6 @@ class Run:
     retries: int = 0
     retry_mismatches: int = 0
     seconds: float = 0.0
-
-
-@contextlib.contextmanager
-def database(workdir: Path) -> Iterator[DatabaseUrl]:
-    server = DatabaseUrl(os.environ["DATABASE_URL"]) if os.environ.get("DATABASE_URL") else None
-    server = server or start_postgres(workdir / "pgdata", dbname="postgres")
-    name = f"clinicpay_bench_{uuid.uuid4().hex[:8]}"
-    asyncio.run(_admin(server, f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.with_database(name)
-    finally:
-        asyncio.run(_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-async def _admin(server: DatabaseUrl, statement: str) -> None:
-    connection = await asyncpg.connect(server.with_database("postgres").asyncpg_dsn())
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
 
 
 @contextlib.contextmanager
