@@ -160,6 +160,22 @@ def csrf_of(html: str) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
 
 
+def pay_by_form(client: httpx.Client, portal_url: str, **choices: str) -> httpx.Response:
+    """Posts the pay form as a family would: in full, with a new Visa card, now, unless
+    `choices` say otherwise."""
+    form = client.get(f"{portal_url}/pay").text
+    fields = {
+        "csrf_token": csrf_of(form),
+        "form_id": uuid.uuid4().hex,
+        "amount_choice": "full",
+        "card": "new",
+        "new_card_token": "pm_card_visa",
+        "when": "now",
+        **choices,
+    }
+    return client.post(f"{portal_url}/pay", data=fields)
+
+
 class Steps:
     """Screenshots of one test's steps, numbered in the order taken."""
 

@@ -16,6 +16,7 @@ from tests.integration.portal_support import (
     issue,
     link_for,
     open_family,
+    pay_by_form,
     settled,
     signed_in_client,
 )
@@ -166,37 +167,19 @@ async def test_another_familys_receipts_and_invoices_are_not_found(suite, staff,
     second = open_family(suite, staff, "Val Cruz", ("Bo Cruz", "2008-08-08"))
     await settled(suite, staff, db, first)
     paying = signed_in_client(link_for(suite, staff.clinic_id, first.account_id))
-    form = paying.get(f"{suite.portal.url}/pay").text
-    paid = paying.post(
-        f"{suite.portal.url}/pay",
-        data={
-            "csrf_token": csrf_of(form),
-            "form_id": uuid.uuid4().hex,
-            "amount_choice": "full",
-            "card": "new",
-            "new_card_token": "pm_card_visa",
-            "when": "now",
-        },
-    )
+    paid = pay_by_form(paying, suite.portal.url)
     assert paid.status_code == 303, paid.text
     receipt = paid.headers["location"]
 
     other = signed_in_client(link_for(suite, staff.clinic_id, second.account_id))
     assert other.get(f"{suite.portal.url}{receipt}").status_code == 404
     assert other.get(f"{suite.portal.url}{receipt}/download").status_code == 404
-    form = other.get(f"{suite.portal.url}/pay").text
-    answer = other.post(
-        f"{suite.portal.url}/pay",
-        data={
-            "csrf_token": csrf_of(form),
-            "form_id": uuid.uuid4().hex,
-            "invoice_id": invoice["id"],
-            "amount_choice": "other",
-            "other_amount": "10",
-            "card": "new",
-            "new_card_token": "pm_card_visa",
-            "when": "now",
-        },
+    answer = pay_by_form(
+        other,
+        suite.portal.url,
+        invoice_id=invoice["id"],
+        amount_choice="other",
+        other_amount="10",
     )
     assert answer.status_code == 404
     payments = staff.get(f"{suite.payments_api.url}/v1/payments?account_id={second.account_id}")
@@ -219,18 +202,7 @@ async def test_every_read_and_payment_is_traced_to_the_family_session(suite, sta
     issue(suite, staff, family, "Liv Greer", ("Speech therapy", "2026-11-14", 1, 2_500))
     await settled(suite, staff, db, family)
     client = signed_in_client(link_for(suite, staff.clinic_id, family.account_id))
-    form = client.get(f"{suite.portal.url}/pay").text
-    paid = client.post(
-        f"{suite.portal.url}/pay",
-        data={
-            "csrf_token": csrf_of(form),
-            "form_id": uuid.uuid4().hex,
-            "amount_choice": "full",
-            "card": "new",
-            "new_card_token": "pm_card_visa",
-            "when": "now",
-        },
-    )
+    paid = pay_by_form(client, suite.portal.url)
     payment_id = paid.headers["location"].rsplit("/", 1)[1]
     actors = await db.fetch(
         """SELECT DISTINCT actor, purpose FROM payments.access_log

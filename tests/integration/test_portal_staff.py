@@ -4,19 +4,18 @@ write off and refund through the owning services, each after a confirmation step
 from __future__ import annotations
 
 import time
-import uuid
 
 import httpx
 from playwright.async_api import expect
 
 from tests.integration.harness import StaffClient, eventually
 from tests.integration.portal_support import (
-    csrf_of,
     dollars,
     issue,
     ledger_balance,
     link_for,
     open_family,
+    pay_by_form,
     settled,
     signed_in_client,
 )
@@ -43,18 +42,8 @@ def _invoice(suite, staff, invoice: dict) -> dict:
 def _pay(suite, staff, family, amount: int) -> dict:
     """The family pays through the portal (a new Visa card)."""
     client = signed_in_client(link_for(suite, staff.clinic_id, family.account_id))
-    form = client.get(f"{suite.portal.url}/pay").text
-    answer = client.post(
-        f"{suite.portal.url}/pay",
-        data={
-            "csrf_token": csrf_of(form),
-            "form_id": uuid.uuid4().hex,
-            "amount_choice": "other",
-            "other_amount": f"{amount / 100:.2f}",
-            "card": "new",
-            "new_card_token": "pm_card_visa",
-            "when": "now",
-        },
+    answer = pay_by_form(
+        client, suite.portal.url, amount_choice="other", other_amount=f"{amount / 100:.2f}"
     )
     assert answer.status_code == 303, answer.text
     payment_id = answer.headers["location"].rsplit("/", 1)[1]
